@@ -1,0 +1,87 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Swift settings shared by every non-system target (applied in the loop at the bottom).
+let defaultSwiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
+
+let package = Package(
+    name: "fraud-scoring",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fraud-server", targets: ["FraudServer"]),
+        .executable(name: "fraud-core-bench", targets: ["FraudCoreBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        // C libraries, seen by Swift through module maps (system libraries take no Swift settings).
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // protoc-c output for proto/ (committed; `make proto` regenerates, `make check-proto` diffs).
+        .target(name: "CFraudProto", dependencies: ["CProtobufC"]),
+
+        // The risk engine: transactions, validation, features, velocity windows, idempotency. No I/O, no C.
+        .target(name: "FraudCore"),
+        .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
+
+        // fraud-core-bench: scores/s of the engine alone (1 thread, all cores), allocations, bytes per account.
+        .executableTarget(name: "FraudCoreBench", dependencies: ["FraudCore"]),
+
+        // Swift <-> protobuf-c messages, 5-byte gRPC framing, status codes. Only importer of CFraudProto.
+        .target(name: "FraudWire", dependencies: ["CFraudProto", "CProtobufC", "FraudCore"]),
+        .testTarget(
+            name: "FraudWireTests",
+            dependencies: ["FraudWire", "FraudCore"],
+            resources: [.copy("Fixtures")]
+        ),
+
+        // HTTP/2 through libnghttp2 on swift-nio channels, gRPC call routing. Only importer of CNGHTTP2.
+        .target(
+            name: "FraudTransport",
+            dependencies: [
+                "CNGHTTP2", "FraudWire", "FraudCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .testTarget(
+            name: "FraudTransportTests",
+            dependencies: [
+                "FraudTransport", "FraudWire", "FraudCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+
+        // fraud-server: argument parsing, configuration and wiring only.
+        .executableTarget(
+            name: "FraudServer",
+            dependencies: [
+                "FraudTransport", "FraudCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)
+
+// STANDARD SETTINGS: every Swift target gets the same language mode and upcoming features.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + defaultSwiftSettings
+}
