@@ -41,11 +41,7 @@ let package = Package(
 
         // Swift <-> protobuf-c messages, 5-byte gRPC framing, status codes. Only importer of CFraudProto.
         .target(name: "FraudWire", dependencies: ["CFraudProto", "CProtobufC", "FraudCore"]),
-        .testTarget(
-            name: "FraudWireTests",
-            dependencies: ["FraudWire", "FraudCore"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "FraudWireTests", dependencies: ["FraudWire", "FraudCore"]),
 
         // HTTP/2 through libnghttp2 on swift-nio channels, gRPC call routing. Only importer of CNGHTTP2.
         .target(
@@ -62,16 +58,17 @@ let package = Package(
             name: "FraudTransportTests",
             dependencies: [
                 "FraudTransport", "FraudWire", "FraudCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+
+        // The application behind the RPCs: validation, engine, health (later: the decision journal).
+        .target(name: "FraudService", dependencies: ["FraudCore", "FraudWire", "FraudTransport"]),
 
         // fraud-server: argument parsing, configuration and wiring only.
         .executableTarget(
             name: "FraudServer",
             dependencies: [
-                "FraudTransport", "FraudCore",
+                "FraudTransport", "FraudCore", "FraudService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,73 @@
+# Fraud scoring service — common tasks.
+#
+#   make run          install what is missing, build (release), start PostgreSQL + the server, replay the
+#                     bundled PaySim sample through it, print a summary, keep serving until Ctrl-C
+#   make test         install what is missing, build, run every test (Swift unit tests + Python grpcio tests)
+#   make deps         only the installs (Debian packages, .venv/ with grpcio)
+#   make build        debug build          make release    release build
+#   make test-swift   Swift tests only     make test-python   grpcio tests only (needs a debug build)
+#   make proto        regenerate Sources/CFraudProto with protoc-c
+#   make check-proto  fail when the committed protoc-c output is stale
+#   make pg-start / pg-stop    the project-local PostgreSQL (var/pg, 127.0.0.1:55432)
+#   make bench        release benchmarks (engine alone; fraud-server vs the reference servers)
+#   make clean
+SWIFT ?= swift
+PYTHON ?= .venv/bin/python
+PORT ?= 50051
+SAMPLE ?= data/paysim_sample.csv
+SERVER_FLAGS ?=
+
+.PHONY: all deps build release test test-swift test-python proto check-proto run pg-start pg-stop bench bench-core bench-anchors clean
+
+all: build
+
+deps:
+	@bash scripts/setup.sh
+
+build: deps
+	$(SWIFT) build --build-tests
+
+release: deps
+	$(SWIFT) build -c release
+
+test: build check-proto pg-start
+	$(SWIFT) test --skip-build
+	FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
+
+test-swift: build
+	$(SWIFT) test --skip-build
+
+test-python: build
+	FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
+
+proto:
+	bash scripts/gen-proto.sh
+
+check-proto:
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && bash scripts/gen-proto.sh $$tmp/out && \
+	  if diff -r $$tmp/out Sources/CFraudProto --exclude=CFraudProto.h --exclude=module.modulemap >/dev/null; then \
+	    echo "check-proto: Sources/CFraudProto is up to date"; \
+	  else \
+	    diff -r $$tmp/out Sources/CFraudProto --exclude=CFraudProto.h --exclude=module.modulemap | head -20; \
+	    echo "check-proto: Sources/CFraudProto is stale: run 'make proto' and commit"; exit 1; \
+	  fi
+
+pg-start: deps
+	@bash scripts/pg.sh start
+
+pg-stop:
+	@bash scripts/pg.sh stop
+
+run: release pg-start
+	@bash scripts/run.sh --port $(PORT) --sample $(SAMPLE) -- $(SERVER_FLAGS)
+
+bench: release bench-core bench-anchors
+
+bench-core: release
+	.build/release/fraud-core-bench
+
+bench-anchors: release
+	bash ../shared/anchors/bench.sh --under-test '$(CURDIR)/.build/release/fraud-server --port {port}'
+
+clean:
+	rm -rf .build

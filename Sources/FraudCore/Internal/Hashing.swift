@@ -1,0 +1,73 @@
+/// 64-bit FNV-1a, used for shard selection, counterparty marks and payload fingerprints.
+///
+/// Deterministic across processes and platforms (unlike `Hasher`, which is seeded per process), so the
+/// same event sequence lands in the same shards and evicts the same accounts on every replay.
+struct FNV1a: Sendable {
+    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+    private(set) var value: UInt64 = FNV1a.offsetBasis
+
+    @inline(__always)
+    mutating func combine(byte: UInt8) {
+        value = (value ^ UInt64(byte)) &* FNV1a.prime
+    }
+
+    /// Mixes in the UTF-8 bytes, then the length, so that adjacent strings cannot run into each other.
+    @inline(__always)
+    mutating func combine(_ string: String) {
+        var count: UInt64 = 0
+        for byte in string.utf8 {
+            combine(byte: byte)
+            count &+= 1
+        }
+        combine(count)
+    }
+
+    /// Mixes in the eight little-endian bytes of `integer`.
+    @inline(__always)
+    mutating func combine(_ integer: UInt64) {
+        var remaining = integer
+        for _ in 0..<8 {
+            combine(byte: UInt8(truncatingIfNeeded: remaining))
+            remaining >>= 8
+        }
+    }
+
+    /// FNV-1a of the UTF-8 bytes of `string` alone.
+    @inline(__always)
+    static func hash(_ string: String) -> UInt64 {
+        var hasher = FNV1a()
+        for byte in string.utf8 {
+            hasher.combine(byte: byte)
+        }
+        return hasher.value
+    }
+}
+
+extension UInt64 {
+    /// Folds a 64-bit hash to 32 bits, keeping entropy from both halves.
+    @inline(__always)
+    var folded32: UInt32 {
+        UInt32(truncatingIfNeeded: self ^ (self >> 32))
+    }
+
+    /// MurmurHash3's 64-bit finaliser: FNV-1a leaves the high bits of short keys poorly mixed (1,000
+    /// names `C0…C999` filled only 5 of 8 shards), this spreads every input bit over the whole word.
+    @inline(__always)
+    var mixed: UInt64 {
+        var x = self
+        x ^= x >> 33
+        x &*= 0xff51_afd7_ed55_8ccd
+        x ^= x >> 33
+        x &*= 0xc4ce_b9fe_1a85_ec53
+        x ^= x >> 33
+        return x
+    }
+
+    /// Maps a hash onto `0..<count` (finalised, then multiply-shift on the high 32 bits).
+    @inline(__always)
+    func shardIndex(count: Int) -> Int {
+        Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(count)) >> 32)
+    }
+}

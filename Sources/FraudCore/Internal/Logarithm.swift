@@ -1,0 +1,36 @@
+/// A pure-Swift natural logarithm, so features need neither Foundation nor the C library and give
+/// bit-identical results on every platform (training and serving must agree).
+///
+/// `x = m · 2^e` with `m` folded into `[√½, √2)`; `ln m = 2·atanh(z)`, `z = (m−1)/(m+1)`, `|z| < 0.172`,
+/// summed to `z^21` (error below 1e-15).
+enum Logarithm {
+    static let ln2 = 0.693_147_180_559_945_309_417_232_121_458
+
+    /// Natural logarithm of a positive finite `x`; `-infinity` for 0, NaN for negative or NaN input.
+    static func natural(_ x: Double) -> Double {
+        guard x > 0 else { return x == 0 ? -.infinity : .nan }
+        guard x.isFinite else { return x }
+        var exponent = Double(x.exponent)
+        var significand = x.significand  // [1, 2)
+        if significand > 1.414_213_562_373_095_048_801_688_724_209_7 {
+            significand /= 2
+            exponent += 1
+        }
+        let z = (significand - 1) / (significand + 1)
+        let z2 = z * z
+        var term = z
+        var sum = 0.0
+        var denominator = 1.0
+        for _ in 0..<11 {
+            sum += term / denominator
+            term *= z2
+            denominator += 2
+        }
+        return 2 * sum + exponent * ln2
+    }
+
+    /// Base-10 logarithm, via ``natural(_:)``.
+    static func base10(_ x: Double) -> Double {
+        natural(x) / 2.302_585_092_994_045_684_017_991_454_684
+    }
+}

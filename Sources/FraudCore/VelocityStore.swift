@@ -1,0 +1,115 @@
+import Synchronization
+
+/// Per-account transaction velocity, kept in memory in hash-sharded maps and keyed by *event* time.
+///
+/// Time is the transaction's `step` (hours since the ledger's start), never the wall clock, so replaying
+/// a sequence gives exactly the figures it gave live. Each account keeps per-step buckets for the last
+/// ``windowSteps`` steps, its last seen step, and up to ``maxTrackedCounterparties`` recent
+/// counterparties. Events may arrive out of order within the window.
+///
+/// Memory is bounded two ways: accounts idle for more than ``idleEvictionSteps`` steps (relative to the
+/// newest step their shard has seen) are forgotten — lazily, a few slots per event — and each shard holds
+/// at most `maxAccounts / shardCount` accounts: when full, it evicts its least recently seen eighth.
+///
+/// Thread-safe: every call takes exactly one shard lock, briefly, and never two at once.
+public final class VelocityStore: Sendable {
+    /// A shard: its accounts behind one lock.
+    final class Shard: Sendable {
+        let table: Mutex<AccountTable>
+
+        init(capacity: Int, idleEvictionSteps: UInt32) {
+            table = Mutex(AccountTable(capacity: capacity, idleEvictionSteps: idleEvictionSteps))
+        }
+    }
+
+    /// Length of the long window, in steps (hours); the short window is the event's own step.
+    public static let windowSteps: UInt32 = 24
+    /// Most counterparties remembered per account; distinct counts saturate at this value.
+    public static let maxTrackedCounterparties = 16
+
+    /// Steps without activity after which an account is forgotten.
+    public let idleEvictionSteps: UInt32
+    /// Upper bound on accounts held (over all shards).
+    public let maxAccounts: Int
+    let shards: [Shard]
+
+    /// Creates an empty store.
+    ///
+    /// - Parameters:
+    ///   - shardCount: Number of independently locked shards (at least 1).
+    ///   - idleEvictionSteps: Steps without activity after which an account is forgotten.
+    ///   - maxAccounts: Upper bound on accounts held; each shard gets an equal share (at least 1).
+    public init(shardCount: Int = 64, idleEvictionSteps: UInt32 = 48, maxAccounts: Int = 4_000_000) {
+        precondition(shardCount > 0, "shardCount must be positive")
+        precondition(maxAccounts > 0, "maxAccounts must be positive")
+        self.idleEvictionSteps = idleEvictionSteps
+        let perShard = max(1, maxAccounts / shardCount)
+        self.maxAccounts = perShard * shardCount
+        self.shards = (0..<shardCount).map { _ in
+            Shard(capacity: perShard, idleEvictionSteps: idleEvictionSteps)
+        }
+    }
+
+    /// Returns the account's figures *before* this transaction, then records it, in one critical section.
+    ///
+    /// - Parameters:
+    ///   - account: The account whose velocity is read and updated.
+    ///   - counterparty: The other side of the transaction (for distinct-counterparty counts).
+    ///   - amountCents: The amount, added to the step's total.
+    ///   - step: Event time in hours.
+    /// - Returns: The snapshot as of `step`, not including this transaction.
+    public func observe(account: String, counterparty: String, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
+        observe(
+            AccountKey(account),
+            counterpartyHash: FNV1a.hash(counterparty).folded32,
+            amountCents: amountCents,
+            step: step
+        )
+    }
+
+    /// ``observe(account:counterparty:amountCents:step:)`` with the hashing done by the caller (outside
+    /// any lock).
+    func observe(_ key: AccountKey, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
+        shards[key.hash.shardIndex(count: shards.count)].table.withLock { table in
+            table.observe(
+                account: key.account,
+                counterpartyHash: counterpartyHash,
+                amountCents: amountCents,
+                step: step
+            )
+        }
+    }
+
+    /// The account's figures as of `step`, without recording anything.
+    ///
+    /// - Parameters:
+    ///   - account: The account to look up.
+    ///   - step: The step the windows end at.
+    /// - Returns: The snapshot, or ``VelocitySnapshot/unseen`` for an unknown or idle account.
+    public func snapshot(account: String, step: UInt32) -> VelocitySnapshot {
+        let key = AccountKey(account)
+        return shards[key.hash.shardIndex(count: shards.count)].table.withLock { table in
+            table.snapshot(account: key.account, step: step)
+        }
+    }
+
+    /// Accounts currently held, over all shards (idle ones not yet swept included).
+    public var accountCount: Int {
+        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.count } }
+    }
+}
+
+/// An account name with its FNV-1a hash, computed once before any lock is taken.
+struct AccountKey: Sendable {
+    let account: String
+    let hash: UInt64
+
+    @inline(__always)
+    init(_ account: String) {
+        self.account = account
+        self.hash = FNV1a.hash(account)
+    }
+
+    /// The 32-bit mark this account leaves in its counterparties' sets.
+    var counterpartyHash: UInt32 { hash.folded32 }
+}

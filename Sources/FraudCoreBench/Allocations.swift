@@ -1,0 +1,79 @@
+import Foundation
+import FraudCore
+
+/// In the child: warms an engine, then traces 20,000 new-id scores, 20,000 replays and 10,000 model
+/// evaluations. Prints one `allocations <new> <replay> <model> <reasons>` line (per call, 2 decimals).
+func measureAllocations(transactions: [Transaction]) -> String {
+    let engine = RiskEngine()
+    let warm = min(transactions.count / 2, 200_000)
+    for transaction in transactions[..<warm] {
+        _ = engine.score(transaction, label: .unspecified)
+    }
+    let measured = transactions[warm..<min(transactions.count, warm + 20_000)]
+    let fresh = AllocationTrace.count {
+        for transaction in measured {
+            _ = engine.score(transaction, label: .unspecified)
+        }
+    }
+    let replays = AllocationTrace.count {
+        for transaction in measured {
+            _ = engine.score(transaction, label: .unspecified)
+        }
+    }
+    // The model alone, on the features of a PaySim-style drain (several reasons).
+    let drain = Transaction(
+        transactionID: "drain",
+        step: 1,
+        type: .transfer,
+        amountCents: 18_100,
+        originAccount: "C1305486145",
+        originBalanceBeforeCents: 18_100,
+        originBalanceAfterCents: 0,
+        destinationAccount: "C553264065",
+        destinationBalanceBeforeCents: 0,
+        destinationBalanceAfterCents: 0
+    )
+    let features = FeatureExtractor.features(for: drain, origin: .unseen, destination: .unseen)
+    let model = AllocationTrace.count {
+        for _ in 0..<10_000 {
+            _ = RiskModel.default.evaluate(features)
+        }
+    }
+    let reasons = RiskModel.default.evaluate(features).reasons.count
+    func perCall(_ total: Int?, _ calls: Int) -> String {
+        guard let total else { return "n/a" }
+        return String(Double((total * 100 + calls / 2) / calls) / 100)
+    }
+    return "allocations \(perCall(fresh, measured.count)) \(perCall(replays, measured.count))"
+        + " \(perCall(model, 10_000)) \(reasons)"
+}
+
+/// In the parent: runs this binary again under the tracer and turns its answer into table rows.
+func allocationRows(count: Int) -> [(String, String)] {
+    let trace = FileManager.default.temporaryDirectory.appendingPathComponent("fraud-core-bench-\(getpid()).mtrace")
+    defer { try? FileManager.default.removeItem(at: trace) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    process.arguments = ["--allocations-child", "--count", String(min(count, 300_000))]
+    var environment = ProcessInfo.processInfo.environment
+    environment["LD_PRELOAD"] = "libc_malloc_debug.so.0"
+    environment["MALLOC_TRACE"] = trace.path
+    process.environment = environment
+    let output = Pipe()
+    process.standardOutput = output
+    do {
+        try process.run()
+    } catch {
+        return [("mallocs per score", "n/a (\(error))")]
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last { $0.hasPrefix("allocations ") }
+    let fields = line?.split(separator: " ").dropFirst().map(String.init) ?? []
+    guard fields.count == 4 else { return [("mallocs per score", "n/a (tracer unavailable)")] }
+    return [
+        ("mallocs per score (new ids)", fields[0]),
+        ("mallocs per score (replays)", fields[1]),
+        ("  model alone, \(fields[3]) reasons", fields[2]),
+    ]
+}

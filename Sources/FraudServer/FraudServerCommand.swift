@@ -1,0 +1,130 @@
+import ArgumentParser
+import Dispatch
+import FraudCore
+import FraudService
+import FraudTransport
+import Logging
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fraud-server`: the gRPC scoring server. Parses flags, wires the engine to the transport, serves until
+/// SIGTERM/SIGINT, then drains in-flight calls (GOAWAY) and exits 0.
+@main
+struct FraudServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fraud-server",
+        abstract: "Real-time fraud scoring over gRPC (h2c)."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "TCP port to listen on (0 = any free port; the chosen one is printed).")
+    var port = 50051
+
+    @Option(help: "Event loop threads (default: one per core).")
+    var threads = System.coreCount
+
+    @Option(help: "Largest gRPC message accepted, in bytes.")
+    var maxMessageBytes = 64 * 1024
+
+    @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.")
+    var maxConcurrentStreams: UInt32 = 1000
+
+    @Option(help: "Risk score at or above which a transaction is sent to REVIEW.")
+    var reviewThreshold: Float?
+
+    @Option(help: "Risk score at or above which a transaction is DECLINED.")
+    var declineThreshold: Float?
+
+    @Option(help: "How many recent transaction_ids are remembered for idempotent replays.")
+    var idempotencyWindow = 2_000_000
+
+    @Option(help: "Seconds to wait for in-flight calls when draining on SIGTERM.")
+    var drainTimeout = 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "fraud-server")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        var engineConfiguration = RiskEngineConfiguration()
+        engineConfiguration.idempotencyCapacity = idempotencyWindow
+        if let reviewThreshold { engineConfiguration.reviewThreshold = reviewThreshold }
+        if let declineThreshold { engineConfiguration.declineThreshold = declineThreshold }
+        let engine = RiskEngine(configuration: engineConfiguration)
+        let service = ScoringService(engine: engine)
+
+        var transport = TransportConfiguration()
+        transport.maxMessageBytes = maxMessageBytes
+        transport.maxConcurrentStreams = maxConcurrentStreams
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let server = try await GRPCServer.start(
+            host: host,
+            port: port,
+            group: group,
+            service: service,
+            configuration: transport,
+            logger: logger
+        )
+        logger.info(
+            "fraud-server listening",
+            metadata: [
+                "address": "\(host):\(server.localPort ?? port)",
+                "threads": "\(threads)",
+                "model": "\(engine.modelVersion)",
+            ]
+        )
+        // A machine-readable line for scripts and tests that start the server on port 0.
+        print("listening on \(host):\(server.localPort ?? port)")
+        fflush(nil)
+
+        let signal = await Self.waitForTerminationSignal()
+        logger.info("received \(signal); draining in-flight calls", metadata: ["connections": "\(server.connectionCount)"])
+        service.setServing(false)
+        let drained = await server.drain(timeout: .seconds(drainTimeout))
+        if drained {
+            logger.info("drained; exiting")
+        } else {
+            logger.warning("drain timed out with \(server.connectionCount) connection(s) still open; exiting")
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    /// Suspends until SIGTERM or SIGINT arrives and returns its name.
+    private static func waitForTerminationSignal() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let queue = DispatchQueue(label: "fraud-server.signals")
+            let once = SignalOnce(continuation)
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { once.fire(name) }
+                source.resume()
+                once.keep(source)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation exactly once, from whichever signal comes first; keeps the sources alive.
+private final class SignalOnce: @unchecked Sendable {
+    // Touched only on the signal queue (and during setup before any handler can run).
+    private var continuation: CheckedContinuation<String, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keep(_ source: any DispatchSourceSignal) { sources.append(source) }
+
+    func fire(_ name: String) {
+        continuation?.resume(returning: name)
+        continuation = nil
+    }
+}
