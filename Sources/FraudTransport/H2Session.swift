@@ -542,6 +542,12 @@ final class H2Session {
         queue(stream)
     }
 
+    fileprivate func onFinalHeadersSent(streamID: Int32) {
+        guard let stream = streams[streamID], !stream.isRemoteClosed else { return }
+        stream.isRemoteClosed = true
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_NO_ERROR.rawValue)
+    }
+
     fileprivate func onStreamClose(streamID: Int32) {
         streams.removeValue(forKey: streamID)
     }
@@ -598,6 +604,18 @@ final class H2Session {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, userData in
             guard let owner = H2Session.owner(userData) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
             owner.onData(streamID: streamID, bytes: UnsafeRawBufferPointer(start: data, count: length))
+            return 0
+        }
+        // Our final HEADERS (END_STREAM) went out while the client is still sending: tell it to stop with
+        // RST_STREAM(NO_ERROR), as PROTOCOL-HTTP2.md asks. Done after the send so the status is never overtaken.
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
+            guard let frame, let owner = H2Session.owner(userData) else { return 0 }
+            let header = frame.pointee.hd
+            if header.type == UInt8(NGHTTP2_HEADERS.rawValue),
+                header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+            {
+                owner.onFinalHeadersSent(streamID: header.stream_id)
+            }
             return 0
         }
         // Never fails: a fatal error here would tear down every other stream on the connection.
