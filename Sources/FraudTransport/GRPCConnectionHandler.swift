@@ -32,6 +32,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 loopBound.value.deadlineExpired(streamID: streamID)
             }
         }
+        session.makeDurableNotifier = { streamID, token in
+            { eventLoop.execute { loopBound.value.durable(streamID: streamID, token: token) } }
+        }
         registry.add(ObjectIdentifier(self), NIOLoopBound(self, eventLoop: context.eventLoop))
         if registry.isDraining {
             beginDrain()
@@ -42,6 +45,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func handlerRemoved(context: ChannelHandlerContext) {
         registry.remove(ObjectIdentifier(self))
         session.scheduleDeadline = nil
+        session.makeDurableNotifier = nil
         self.context = nil
     }
 
@@ -94,6 +98,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         guard let context, !isClosing else { return }
         isClosing = true
         context.close(promise: nil)
+    }
+
+    private func durable(streamID: Int32, token: UInt64) {
+        session.durable(streamID: streamID, token: token)
+        flush()
     }
 
     private func deadlineExpired(streamID: Int32) {

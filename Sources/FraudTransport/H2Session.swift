@@ -30,6 +30,9 @@ final class H2Session {
     private let configuration: TransportConfiguration
     /// Asks the owner to call ``deadlineExpired(streamID:)`` after the given nanoseconds.
     var scheduleDeadline: ((Int32, Int64) -> Void)?
+    /// Makes a thread-safe callback that brings ``durable(streamID:token:)`` back to this session's loop.
+    /// Without it (tests), held answers are released at once.
+    var makeDurableNotifier: ((Int32, UInt64) -> @Sendable () -> Void)?
     /// Set once draining started: health watchers hear NOT_SERVING, new work is still answered.
     private(set) var isDraining = false
     /// Count of RPCs answered, for the drain log.
@@ -266,6 +269,24 @@ final class H2Session {
             } else {
                 flushOutbound(stream)
             }
+        case .decidedWhenDurable(let ticket, let transactionID, let assessment, let replayed):
+            let elapsed = (monotonicNanos() &- startNanos) / 1000
+            var bytes: [UInt8] = []
+            ScoreResponse(
+                transactionID: transactionID,
+                assessment: assessment,
+                serverTimeMicros: UInt32(clamping: elapsed),
+                replayed: replayed
+            ).appendFramed(to: &bytes)
+            let token = stream.nextHeldToken
+            stream.nextHeldToken += 1
+            stream.held.append((token: token, bytes: bytes, isReady: false))
+            if last { finish(stream, with: .ok) }
+            if let notifier = makeDurableNotifier?(stream.id, token) {
+                ticket.whenDurable(notifier)
+            } else {
+                durable(streamID: stream.id, token: token)
+            }
         case .failed(var status):
             if stream.method == .scoreStream {
                 status.message = "request \(stream.messageCountAnswered + 1) on the stream: \(status.message)"
@@ -275,9 +296,34 @@ final class H2Session {
         stream.messageCountAnswered += 1
     }
 
+    /// A held answer became durable: release every ready answer at the head of the queue, in order, and the
+    /// final status once none is left.
+    func durable(streamID: Int32, token: UInt64) {
+        guard let stream = streams[streamID] else { return }
+        if let index = stream.held.firstIndex(where: { $0.token == token }) {
+            stream.held[index].isReady = true
+        }
+        var released = false
+        while let first = stream.held.first, first.isReady {
+            stream.outbound.append(contentsOf: first.bytes)
+            stream.held.removeFirst()
+            released = true
+        }
+        if stream.held.isEmpty, let status = stream.pendingFinish {
+            stream.pendingFinish = nil
+            finish(stream, with: status)
+        } else if released {
+            flushOutbound(stream)
+        }
+    }
+
     /// Ends a call with `status`: trailers after any queued messages, or a trailers-only response.
     private func finish(_ stream: StreamState, with status: Status) {
         guard !stream.isEnding else { return }
+        if !stream.held.isEmpty {
+            stream.pendingFinish = status
+            return
+        }
         completedCalls += 1
         if !stream.isResponseStarted && stream.outbound.isEmpty {
             stream.isFinished = true

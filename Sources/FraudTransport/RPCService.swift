@@ -5,6 +5,9 @@ public import FraudWire
 public enum ScoreReply: Sendable {
     /// The engine decided (or replayed an earlier decision).
     case decided(transactionID: String, assessment: Assessment, replayed: Bool)
+    /// The engine decided, but the answer may only leave once `ticket` says the decision is durable
+    /// (group commit). Answers on a stream keep their order.
+    case decidedWhenDurable(ticket: any DurabilityTicket, transactionID: String, assessment: Assessment, replayed: Bool)
     /// The call is refused with this status (validation, idempotency conflict, overload).
     case failed(Status)
 }
@@ -16,4 +19,10 @@ public protocol RPCService: Sendable {
 
     /// The health of `service` (`""` is the whole server); `nil` when the name is unknown.
     func servingStatus(of service: String) -> ServingStatus?
+}
+
+/// A promise that a decision reaches stable storage. `whenDurable` may call `body` on any thread, once.
+public protocol DurabilityTicket: Sendable {
+    /// Runs `body` once the decision is durable (immediately if it already is).
+    func whenDurable(_ body: @escaping @Sendable () -> Void)
 }

@@ -68,8 +68,13 @@ final class StreamState {
     var trailerStatus: Status?
     /// Trailers (or a trailers-only response) have been submitted: nothing more is sent.
     var isFinished = false
-    /// Trailers are queued or sent: no further message may be added.
-    var isEnding: Bool { isFinished || trailerStatus != nil }
+    /// Trailers are queued or sent (or wait behind held answers): no further message may be added.
+    var isEnding: Bool { isFinished || trailerStatus != nil || pendingFinish != nil }
+    /// Encoded answers waiting for durability, in order; `isReady` flips when their ticket fires.
+    var held: [(token: UInt64, bytes: [UInt8], isReady: Bool)] = []
+    var nextHeldToken: UInt64 = 0
+    /// The final status, kept until every held answer is released.
+    var pendingFinish: Status?
     /// The data provider returned NGHTTP2_ERR_DEFERRED and waits for `nghttp2_session_resume_data`.
     var isDeferred = false
     /// A health Watch stream that stays open for updates.

@@ -216,3 +216,85 @@ struct H2SessionTests {
         #expect(try #require(pair.responses.first).grpcStatus == 4)
     }
 }
+
+/// Durability notifications recorded for the test to deliver on "the loop" (the test thread).
+private final class FiredBox: @unchecked Sendable {
+    private var items: [(Int32, UInt64)] = []
+    func append(_ item: (Int32, UInt64)) { items.append(item) }
+    func drain() -> [(Int32, UInt64)] {
+        defer { items.removeAll() }
+        return items
+    }
+}
+
+/// A ticket the test fires by hand.
+private final class ManualTicket: DurabilityTicket, @unchecked Sendable {
+    var body: (@Sendable () -> Void)?
+    func whenDurable(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+/// Answers every request with a held decision; the tickets are kept for the test to fire.
+private final class HeldService: RPCService, @unchecked Sendable {
+    var tickets: [ManualTicket] = []
+    func score(_ request: ScoreRequest) -> ScoreReply {
+        let ticket = ManualTicket()
+        tickets.append(ticket)
+        let assessment = Assessment(riskScore: 0, decision: .approve, reasons: [], modelVersion: "held")
+        return .decidedWhenDurable(
+            ticket: ticket, transactionID: request.transaction?.transactionID ?? "", assessment: assessment,
+            replayed: false)
+    }
+    func servingStatus(of service: String) -> ServingStatus? { .serving }
+}
+
+@Suite("H2Session durability hold")
+struct DurabilityHoldTests {
+    @Test("held answers leave only when durable, in request order, and trailers wait for the last one")
+    func heldInOrder() throws {
+        let service = HeldService()
+        let client = H2ClientSession()
+        let server = H2Session(service: service, configuration: .init())
+        let fired = FiredBox()
+        server.makeDurableNotifier = { streamID, token in { fired.append((streamID, token)) } }
+        var responses: [H2Response] = []
+        client.onResponse = { responses.append($0) }
+        func pump() {
+            for _ in 0..<20 {
+                var up: [UInt8] = []
+                _ = client.produceOutput { up.append(contentsOf: $0) }
+                if !up.isEmpty { _ = up.withUnsafeBytes { server.receive($0) }; server.processReady() }
+                var down: [UInt8] = []
+                _ = server.produceOutput { down.append(contentsOf: $0) }
+                if !down.isEmpty { _ = down.withUnsafeBytes { client.receive($0) } }
+                if up.isEmpty && down.isEmpty { return }
+            }
+        }
+        var body: [UInt8] = []
+        for index in 0..<3 { body += framedRequest(id: "h-\(index)") }
+        client.submitRequest(path: "/fraud.v1.FraudScoring/ScoreStream", headers: grpcHeaders, body: body)
+        pump()
+        #expect(service.tickets.count == 3)
+        #expect(responses.isEmpty)
+        // Durable out of order: 1 then 2 release nothing until 0 is durable.
+        service.tickets[1].body?()
+        service.tickets[2].body?()
+        for (streamID, token) in fired.drain() { server.durable(streamID: streamID, token: token) }
+        pump()
+        #expect(responses.isEmpty)
+        service.tickets[0].body?()
+        for (streamID, token) in fired.drain() { server.durable(streamID: streamID, token: token) }
+        pump()
+        let response = try #require(responses.first)
+        #expect(response.grpcStatus == 0)
+        var ids: [String] = []
+        var offset = 0
+        while offset < response.body.count {
+            let length = Int(response.body[offset + 4]) | Int(response.body[offset + 3]) << 8
+            ids.append(try Array(response.body[(offset + 5)..<(offset + 5 + length)]).withUnsafeBytes {
+                try ScoreResponse.decode(protobuf: $0).transactionID
+            })
+            offset += 5 + length
+        }
+        #expect(ids == ["h-0", "h-1", "h-2"])
+    }
+}
