@@ -30,15 +30,18 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Tests talk to the real project-local PostgreSQL: `scripts/pg.sh env` exports FRAUD_PG_URL, FRAUD_PG_HOST, ...
+PG_ENV = eval "$$(bash scripts/pg.sh env)"
+
 test: build check-proto pg-start
-	$(SWIFT) test --skip-build
-	FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
+	$(PG_ENV) && $(SWIFT) test --skip-build
+	$(PG_ENV) && FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
 
-test-swift: build
-	$(SWIFT) test --skip-build
+test-swift: build pg-start
+	$(PG_ENV) && $(SWIFT) test --skip-build
 
-test-python: build
-	FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
+test-python: build pg-start
+	$(PG_ENV) && FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
 
 proto:
 	bash scripts/gen-proto.sh
@@ -59,7 +62,7 @@ pg-stop:
 	@bash scripts/pg.sh stop
 
 run: release pg-start
-	@bash scripts/run.sh --port $(PORT) --sample $(SAMPLE) -- $(SERVER_FLAGS)
+	@$(PG_ENV) && bash scripts/run.sh --port $(PORT) --sample $(SAMPLE) -- --postgres-url "$$FRAUD_PG_URL" $(SERVER_FLAGS)
 
 bench: release bench-core bench-anchors
 

@@ -16,12 +16,16 @@ let package = Package(
     products: [
         .executable(name: "fraud-server", targets: ["FraudServer"]),
         .executable(name: "fraud-core-bench", targets: ["FraudCoreBench"]),
+        .executable(name: "fraud-loadgen", targets: ["FraudLoadGen"]),
+        .executable(name: "fraud-backfill", targets: ["FraudBackfill"]),
+        .executable(name: "fraud-ctl", targets: ["FraudCtl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C libraries, seen by Swift through module maps (system libraries take no Swift settings).
@@ -61,8 +65,65 @@ let package = Package(
             ]
         ),
 
+        // Decisions to a local journal and, asynchronously and batched, to PostgreSQL. Only importer of CLibPQ.
+        .target(
+            name: "FraudPersistence",
+            dependencies: [
+                "CLibPQ", "FraudCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "FraudPersistenceTests", dependencies: ["FraudPersistence", "FraudCore"]),
+
         // The application behind the RPCs: validation, engine, health (later: the decision journal).
-        .target(name: "FraudService", dependencies: ["FraudCore", "FraudWire", "FraudTransport"]),
+        .target(name: "FraudService", dependencies: ["FraudCore", "FraudWire", "FraudTransport", "FraudPersistence"]),
+
+        // gRPC client connections over NIO + H2ClientSession, PaySim CSV → requests (loadgen, backfill).
+        .target(
+            name: "FraudClient",
+            dependencies: [
+                "FraudTransport", "FraudWire", "FraudCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "FraudClientTests", dependencies: ["FraudClient", "FraudCore"]),
+
+        // fraud-loadgen: open/closed-loop load with HDR percentiles. Wiring only.
+        .executableTarget(
+            name: "FraudLoadGen",
+            dependencies: [
+                "FraudClient", "FraudCore", "FraudWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
+        // fraud-backfill: resumable replay of PaySim CSV through ScoreStream. Wiring only.
+        .executableTarget(
+            name: "FraudBackfill",
+            dependencies: [
+                "FraudClient", "FraudCore", "FraudWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
+        // Offline model work: PaySim generator, training, evaluation (pure Swift, tested in isolation).
+        .target(name: "FraudModel", dependencies: ["FraudCore"]),
+        .testTarget(name: "FraudModelTests", dependencies: ["FraudModel", "FraudCore"]),
+
+        // fraud-ctl: generate / train / evaluate. Wiring only.
+        .executableTarget(
+            name: "FraudCtl",
+            dependencies: [
+                "FraudModel", "FraudCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // fraud-server: argument parsing, configuration and wiring only.
         .executableTarget(

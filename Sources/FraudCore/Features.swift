@@ -57,25 +57,50 @@ public struct Features: Sendable, Hashable {
     ///
     /// Money is in units (cents / 100). Never-seen accounts have `*_seen_before = 0` and
     /// `*_steps_since_seen = -1`.
-    /// - Important: Allocates an array: meant for offline use, not for the scoring hot path.
+    /// - Important: Allocates an array: meant for offline use, not for the scoring hot path (there, use
+    ///   ``value(at:)``, which this is built from, so both always agree).
     public var values: [Double] {
+        (0..<Self.columnNames.count).map { value(at: $0) }
+    }
+
+    /// One feature as a number: column `index` of ``values`` (named `columnNames[index]`), without allocating.
+    ///
+    /// - Parameter index: `0..<Features.columnNames.count`.
+    /// - Returns: The value; traps on an index out of range.
+    @inline(__always)
+    public func value(at index: Int) -> Double {
         func oneHot(_ candidate: TransactionType) -> Double { type == candidate ? 1 : 0 }
         func flag(_ value: Bool) -> Double { value ? 1 : 0 }
         func units(_ cents: Int64) -> Double { Double(cents) / 100 }
-        func velocity(_ snapshot: VelocitySnapshot) -> [Double] {
-            [
-                Double(snapshot.countLastStep), units(snapshot.amountLastStepCents),
-                Double(snapshot.countLast24Steps), units(snapshot.amountLast24StepsCents),
-                Double(snapshot.distinctCounterpartiesLast24Steps),
-                flag(!snapshot.isUnseen), snapshot.stepsSinceLastSeen.map(Double.init) ?? -1,
-            ]
+        func velocity(_ snapshot: VelocitySnapshot, _ field: Int) -> Double {
+            switch field {
+            case 0: Double(snapshot.countLastStep)
+            case 1: units(snapshot.amountLastStepCents)
+            case 2: Double(snapshot.countLast24Steps)
+            case 3: units(snapshot.amountLast24StepsCents)
+            case 4: Double(snapshot.distinctCounterpartiesLast24Steps)
+            case 5: flag(!snapshot.isUnseen)
+            default: snapshot.stepsSinceLastSeen.map(Double.init) ?? -1
+            }
         }
-        return [
-            oneHot(.payment), oneHot(.transfer), oneHot(.cashOut), oneHot(.cashIn), oneHot(.debit),
-            Double(hourOfDay), log10AmountCents, amountToOriginBalanceRatio,
-            units(originBalanceErrorCents), units(destinationBalanceErrorCents),
-            flag(isOriginDrained), flag(isDestinationMerchant), flag(isDestinationBalanceUnchanged),
-        ] + velocity(origin) + velocity(destination)
+        switch index {
+        case 0: return oneHot(.payment)
+        case 1: return oneHot(.transfer)
+        case 2: return oneHot(.cashOut)
+        case 3: return oneHot(.cashIn)
+        case 4: return oneHot(.debit)
+        case 5: return Double(hourOfDay)
+        case 6: return log10AmountCents
+        case 7: return amountToOriginBalanceRatio
+        case 8: return units(originBalanceErrorCents)
+        case 9: return units(destinationBalanceErrorCents)
+        case 10: return flag(isOriginDrained)
+        case 11: return flag(isDestinationMerchant)
+        case 12: return flag(isDestinationBalanceUnchanged)
+        case 13...19: return velocity(origin, index - 13)
+        case 20...26: return velocity(destination, index - 20)
+        default: preconditionFailure("feature index \(index) out of range 0..<\(Self.columnNames.count)")
+        }
     }
 }
 

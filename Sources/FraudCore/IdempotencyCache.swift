@@ -81,6 +81,32 @@ public final class IdempotencyCache: Sendable {
         }
     }
 
+    /// Like ``resolve(transactionID:fingerprint:assess:)``, but `assess` may refuse (return nil): then the id
+    /// is not recorded and the result is nil.
+    public func resolveIfCommitted(
+        transactionID: String,
+        fingerprint: UInt64,
+        assess: () -> Assessment?
+    ) -> ScoreOutcome? {
+        let shard = shards[FNV1a.hash(transactionID).shardIndex(count: shards.count)]
+        return shard.table.withLock { table in
+            if let record = table.record(for: transactionID) {
+                guard record.fingerprint == fingerprint else {
+                    return .conflict(
+                        ValidationError(
+                            field: "transaction.transaction_id",
+                            rule: "was already used for a different transaction"
+                        )
+                    )
+                }
+                return .replayed(record.assessment)
+            }
+            guard let assessment = assess() else { return nil }
+            table.insert(transactionID, Record(fingerprint: fingerprint, assessment: assessment))
+            return .scored(assessment)
+        }
+    }
+
     /// The record kept for `transactionID`, if any.
     public func record(for transactionID: String) -> Record? {
         shards[FNV1a.hash(transactionID).shardIndex(count: shards.count)].table.withLock { table in

@@ -71,19 +71,39 @@ public enum ScoreOutcome: Sendable, Hashable {
 public final class RiskEngine: Sendable {
     /// The configuration given at creation.
     public let configuration: RiskEngineConfiguration
-    /// The model in use.
+    /// The rules model; used only when ``trainedModel`` is nil.
     public let model: RiskModel
+    /// The trained model in use, if any (it then replaces ``model``).
+    public let trainedModel: TrainedModel?
     let velocity: VelocityStore
     let idempotency: IdempotencyCache
 
-    /// Creates an engine with empty state.
+    /// Creates an engine with empty state that scores with the rules of `model`.
     ///
     /// - Parameters:
     ///   - configuration: Thresholds, sharding and memory bounds.
     ///   - model: The scoring model.
-    public init(configuration: RiskEngineConfiguration = .init(), model: RiskModel = .default) {
+    public convenience init(configuration: RiskEngineConfiguration = .init(), model: RiskModel = .default) {
+        self.init(configuration: configuration, rules: model, trainedModel: nil)
+    }
+
+    /// Creates an engine with empty state that scores with a trained model.
+    ///
+    /// The decision thresholds are the configuration's: call
+    /// ``RiskEngineConfiguration/adoptThresholds(of:)`` first to use the ones stored in the model.
+    ///
+    /// - Parameters:
+    ///   - configuration: Thresholds, sharding and memory bounds.
+    ///   - trainedModel: The model, e.g. ``TrainedModel/bundled`` or one decoded with
+    ///     ``TrainedModel/init(json:)``.
+    public convenience init(configuration: RiskEngineConfiguration = .init(), trainedModel: TrainedModel) {
+        self.init(configuration: configuration, rules: .default, trainedModel: trainedModel)
+    }
+
+    private init(configuration: RiskEngineConfiguration, rules: RiskModel, trainedModel: TrainedModel?) {
         self.configuration = configuration
-        self.model = model
+        self.model = rules
+        self.trainedModel = trainedModel
         self.velocity = VelocityStore(
             shardCount: configuration.shardCount,
             idleEvictionSteps: configuration.idleEvictionSteps,
@@ -96,7 +116,7 @@ public final class RiskEngine: Sendable {
     }
 
     /// The model's version, reported with every assessment.
-    public var modelVersion: String { model.version }
+    public var modelVersion: String { trainedModel?.version ?? model.version }
 
     /// Scores a validated transaction, or returns the earlier result for a repeated id.
     ///
@@ -112,12 +132,37 @@ public final class RiskEngine: Sendable {
         let origin = AccountKey(transaction.originAccount)
         let destination = AccountKey(transaction.destinationAccount)
         return idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
-            assess(transaction, origin: origin, destination: destination)
+            assess(observe(transaction, origin: origin, destination: destination))
         }
     }
 
-    /// Velocity update, features, model, decision. Runs under the id's idempotency lock.
-    private func assess(_ transaction: Transaction, origin: AccountKey, destination: AccountKey) -> Assessment {
+    /// ``score(_:label:)``, also returning the features the model saw: the training and evaluation path,
+    /// so offline features are exactly the served ones (same velocity state, same extractor).
+    ///
+    /// - Parameters:
+    ///   - transaction: A validated transaction.
+    ///   - label: Accepted for the caller's records; never used to score.
+    /// - Returns: The outcome, and the features when it is `.scored` (nil for replays and conflicts,
+    ///   which compute none).
+    public func scoreWithFeatures(_ transaction: Transaction, label: Label) -> (
+        outcome: ScoreOutcome, features: Features?
+    ) {
+        _ = label
+        let fingerprint = transaction.fingerprint
+        let origin = AccountKey(transaction.originAccount)
+        let destination = AccountKey(transaction.destinationAccount)
+        var seen: Features?
+        let outcome = idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+            let features = observe(transaction, origin: origin, destination: destination)
+            seen = features
+            return assess(features)
+        }
+        return (outcome, seen)
+    }
+
+    /// Velocity update and features: the one per-transaction feature step. Runs under the id's
+    /// idempotency lock.
+    func observe(_ transaction: Transaction, origin: AccountKey, destination: AccountKey) -> Features {
         let originVelocity = velocity.observe(
             origin,
             counterpartyHash: destination.counterpartyHash,
@@ -130,11 +175,27 @@ public final class RiskEngine: Sendable {
             amountCents: transaction.amountCents,
             step: transaction.step
         )
-        let features = FeatureExtractor.features(
+        return FeatureExtractor.features(
             for: transaction,
             origin: originVelocity,
             destination: destinationVelocity
         )
+    }
+
+    /// Model and decision for the features of one transaction.
+    func assess(_ features: Features) -> Assessment {
+        if let trainedModel {
+            let (riskScore, reasons) = trainedModel.evaluate(
+                features,
+                reasonsAtOrAbove: configuration.reviewThreshold
+            )
+            return Assessment(
+                riskScore: riskScore,
+                decision: configuration.decision(for: riskScore),
+                reasons: reasons,
+                modelVersion: trainedModel.version
+            )
+        }
         let (riskScore, reasons) = model.evaluate(features)
         return Assessment(
             riskScore: riskScore,

@@ -4,7 +4,7 @@ import FraudCore
 /// In the child: warms an engine, then traces 20,000 new-id scores, 20,000 replays and 10,000 model
 /// evaluations. Prints one `allocations <new> <replay> <model> <reasons>` line (per call, 2 decimals).
 func measureAllocations(transactions: [Transaction]) -> String {
-    let engine = RiskEngine()
+    let engine = makeEngine()
     let warm = min(transactions.count / 2, 200_000)
     for transaction in transactions[..<warm] {
         _ = engine.score(transaction, label: .unspecified)
@@ -34,12 +34,18 @@ func measureAllocations(transactions: [Transaction]) -> String {
         destinationBalanceAfterCents: 0
     )
     let features = FeatureExtractor.features(for: drain, origin: .unseen, destination: .unseen)
+    func evaluate() -> [Reason] {
+        if let trainedModel {
+            return trainedModel.evaluate(features, reasonsAtOrAbove: trainedModel.thresholds.review).reasons
+        }
+        return RiskModel.default.evaluate(features).reasons
+    }
     let model = AllocationTrace.count {
         for _ in 0..<10_000 {
-            _ = RiskModel.default.evaluate(features)
+            _ = evaluate()
         }
     }
-    let reasons = RiskModel.default.evaluate(features).reasons.count
+    let reasons = evaluate().count
     func perCall(_ total: Int?, _ calls: Int) -> String {
         guard let total else { return "n/a" }
         return String(Double((total * 100 + calls / 2) / calls) / 100)
@@ -49,12 +55,13 @@ func measureAllocations(transactions: [Transaction]) -> String {
 }
 
 /// In the parent: runs this binary again under the tracer and turns its answer into table rows.
-func allocationRows(count: Int) -> [(String, String)] {
+func allocationRows(count: Int, modelPath: String?) -> [(String, String)] {
     let trace = FileManager.default.temporaryDirectory.appendingPathComponent("fraud-core-bench-\(getpid()).mtrace")
     defer { try? FileManager.default.removeItem(at: trace) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    process.arguments = ["--allocations-child", "--count", String(min(count, 300_000))]
+    process.arguments =
+        ["--allocations-child", "--count", String(min(count, 300_000))] + (modelPath.map { ["--model", $0] } ?? [])
     var environment = ProcessInfo.processInfo.environment
     environment["LD_PRELOAD"] = "libc_malloc_debug.so.0"
     environment["MALLOC_TRACE"] = trace.path

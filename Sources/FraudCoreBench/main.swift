@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import FraudCore
 import Glibc
 
@@ -7,6 +8,7 @@ import Glibc
 //   --threads T      threads for the parallel run (default: all cores)
 //   --evaluate CSV   instead: score a PaySim CSV and report weighted recall / precision
 //   --legit-weight W weight of legitimate rows for --evaluate (default 256.37)
+//   --model FILE     score with a trained model (JSON from `fraud-ctl train`, or "bundled") instead of rules-v1
 // Allocation counts come from a child run of this binary under glibc's malloc tracer (see AllocationTrace).
 
 var count = 1_000_000
@@ -14,6 +16,7 @@ var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 var evaluatePath: String?
 var legitWeight = 256.37
 var isAllocationChild = false
+var modelPath: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -22,10 +25,30 @@ while let argument = arguments.next() {
     case "--evaluate": evaluatePath = arguments.next()
     case "--legit-weight": legitWeight = Double(arguments.next() ?? "") ?? legitWeight
     case "--allocations-child": isAllocationChild = true
+    case "--model": modelPath = arguments.next()
     default:
-        print("usage: fraud-core-bench [--count N] [--threads T] [--evaluate CSV [--legit-weight W]]")
+        print("usage: fraud-core-bench [--count N] [--threads T] [--model FILE|bundled] [--evaluate CSV [--legit-weight W]]")
         exit(2)
     }
+}
+
+/// The trained model given with --model, if any.
+let trainedModel: TrainedModel? = modelPath.map { path in
+    if path == "bundled" { return TrainedModel.bundled }
+    do {
+        return try TrainedModel(json: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+    } catch {
+        print("cannot load model \(path): \(error)")
+        exit(1)
+    }
+}
+
+/// A fresh engine scoring with the --model (its thresholds) or the rules.
+func makeEngine() -> RiskEngine {
+    guard let trainedModel else { return RiskEngine() }
+    var configuration = RiskEngineConfiguration()
+    configuration.adoptThresholds(of: trainedModel)
+    return RiskEngine(configuration: configuration, trainedModel: trainedModel)
 }
 
 if let evaluatePath {
@@ -60,7 +83,7 @@ let transactions = makeSyntheticTransactions(count: count)
 
 // 1. One thread.
 if !isAllocationChild {
-    let engine = RiskEngine()
+    let engine = makeEngine()
     var declines = 0
     let elapsed = clock.measure {
         for transaction in transactions {
@@ -77,9 +100,33 @@ if !isAllocationChild {
     table.append(("  declines (synthetic)", String(declines)))
 }
 
+// 1b. The model alone (features precomputed): what the scoring model costs inside a score.
+if !isAllocationChild {
+    let sample = transactions.prefix(200_000).map {
+        FeatureExtractor.features(for: $0, origin: .unseen, destination: .unseen)
+    }
+    let review = makeEngine().configuration.reviewThreshold
+    var checksum: Float = 0
+    let rounds = 5
+    let elapsed = clock.measure {
+        for _ in 0..<rounds {
+            for features in sample {
+                if let trainedModel {
+                    checksum += trainedModel.evaluate(features, reasonsAtOrAbove: review).riskScore
+                } else {
+                    checksum += RiskModel.default.evaluate(features).riskScore
+                }
+            }
+        }
+    }
+    let perScore = seconds(elapsed) / Double(sample.count * rounds)
+    table.append(("model alone per score (incl. reasons)", format(perScore * 1e9) + " ns"))
+    if checksum.isNaN { print("") }
+}
+
 // 2. All threads, each scoring a disjoint slice into one shared engine.
 if !isAllocationChild {
-    let engine = RiskEngine()
+    let engine = makeEngine()
     let sliceSize = (transactions.count + threads - 1) / threads
     let elapsed = clock.measure {
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
@@ -100,7 +147,7 @@ if isAllocationChild {
     print(measureAllocations(transactions: transactions))
     exit(0)
 }
-table.append(contentsOf: allocationRows(count: count))
+table.append(contentsOf: allocationRows(count: count, modelPath: modelPath))
 
 // 4. Bytes per account in the velocity store: 1,000,000 distinct accounts, 1 transaction each.
 do {
@@ -142,7 +189,7 @@ do {
 }
 
 print("")
-print("fraud-core-bench  count=\(count)  threads=\(threads)")
+print("fraud-core-bench  count=\(count)  threads=\(threads)  model=\(makeEngine().modelVersion)")
 print("allocations: glibc mtrace (libc_malloc_debug.so.0) in a child run, malloc+calloc+realloc+memalign")
 print("bytes: delta of \(HeapUsage.method)")
 let width = table.map(\.0.count).max() ?? 0

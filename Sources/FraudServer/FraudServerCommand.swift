@@ -1,6 +1,8 @@
-import ArgumentParser
+public import ArgumentParser
 import Dispatch
+import Foundation
 import FraudCore
+public import FraudPersistence
 import FraudService
 import FraudTransport
 import Logging
@@ -43,6 +45,21 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "How many recent transaction_ids are remembered for idempotent replays.")
     var idempotencyWindow = 2_000_000
 
+    @Option(help: "PostgreSQL libpq URL for decisions (default: $FRAUD_POSTGRES_URL; none = journal only).")
+    var postgresURL: String?
+
+    @Option(help: "Directory of the local decision journal.")
+    var journalDir = "var/journal"
+
+    @Option(help: "process: a decision is in the kernel (survives kill -9) before its answer; fsync: on disk (survives power loss), group commit.")
+    var durability: Durability = .process
+
+    @Option(help: "Decisions not yet in PostgreSQL before new calls are refused with UNAVAILABLE.")
+    var backlogCap = 1_000_000
+
+    @Option(help: "Steps of event time replayed into the engine at start-up (warm start); 0 disables.")
+    var warmStartSteps: UInt32 = 24
+
     @Option(help: "Seconds to wait for in-flight calls when draining on SIGTERM.")
     var drainTimeout = 30
 
@@ -58,7 +75,34 @@ struct FraudServerCommand: AsyncParsableCommand {
         if let reviewThreshold { engineConfiguration.reviewThreshold = reviewThreshold }
         if let declineThreshold { engineConfiguration.declineThreshold = declineThreshold }
         let engine = RiskEngine(configuration: engineConfiguration)
-        let service = ScoringService(engine: engine)
+
+        var persistence = PersistenceConfiguration(journalDirectory: journalDir)
+        persistence.postgresURL = postgresURL ?? ProcessInfo.processInfo.environment["FRAUD_POSTGRES_URL"]
+        persistence.durability = durability
+        persistence.backlogCap = backlogCap
+        var persistenceLogger = logger
+        persistenceLogger[metadataKey: "component"] = "persistence"
+        let decisionLog = try DecisionLog(configuration: persistence, logger: persistenceLogger)
+        if persistence.postgresURL == nil {
+            logger.warning(
+                "no PostgreSQL configured (--postgres-url / FRAUD_POSTGRES_URL): decisions are scored and journaled in \(journalDir) only"
+            )
+        }
+        if warmStartSteps > 0 {
+            let started = ContinuousClock.now
+            let records = decisionLog.warmStartRecords(lastSteps: warmStartSteps)
+            for record in records {
+                engine.restore(record.transaction, assessment: record.assessment)
+            }
+            logger.info(
+                "warm start",
+                metadata: [
+                    "decisions": "\(records.count)", "steps": "\(warmStartSteps)",
+                    "accounts": "\(engine.accountCount)", "took": "\(ContinuousClock.now - started)",
+                ]
+            )
+        }
+        let service = ScoringService(engine: engine, decisionLog: decisionLog)
 
         var transport = TransportConfiguration()
         transport.maxMessageBytes = maxMessageBytes
@@ -85,9 +129,24 @@ struct FraudServerCommand: AsyncParsableCommand {
         print("listening on \(host):\(server.localPort ?? port)")
         fflush(nil)
 
+        // Health Watch streams hear about backlog-driven NOT_SERVING / SERVING changes within ~0.5 s.
+        let healthPoller = Task {
+            var last = service.servingStatus(of: "")
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                let now = service.servingStatus(of: "")
+                if now != last {
+                    logger.notice("health changed", metadata: ["status": "\(String(describing: now))"])
+                    server.healthChanged()
+                    last = now
+                }
+            }
+        }
+
         let signal = await Self.waitForTerminationSignal()
+        healthPoller.cancel()
         logger.info("received \(signal); draining in-flight calls", metadata: ["connections": "\(server.connectionCount)"])
-        service.setServing(false)
+        service.beginDraining()
         let drained = await server.drain(timeout: .seconds(drainTimeout))
         if drained {
             logger.info("drained; exiting")
@@ -95,6 +154,12 @@ struct FraudServerCommand: AsyncParsableCommand {
             logger.warning("drain timed out with \(server.connectionCount) connection(s) still open; exiting")
         }
         try? await group.shutdownGracefully()
+        await decisionLog.shutdown()
+        let stats = decisionLog.stats
+        logger.info(
+            "decision log closed",
+            metadata: ["appended": "\(stats.appended)", "committed": "\(stats.committed)", "backlog": "\(stats.backlog)"]
+        )
     }
 
     /// Suspends until SIGTERM or SIGINT arrives and returns its name.
@@ -128,3 +193,5 @@ private final class SignalOnce: @unchecked Sendable {
         continuation = nil
     }
 }
+
+extension Durability: ExpressibleByArgument {}

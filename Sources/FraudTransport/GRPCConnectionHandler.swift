@@ -1,3 +1,4 @@
+import FraudWire
 import Logging
 import NIOCore
 
@@ -33,7 +34,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
         }
         session.makeDurableNotifier = { streamID, token in
-            { eventLoop.execute { loopBound.value.durable(streamID: streamID, token: token) } }
+            { failure in eventLoop.execute { loopBound.value.durable(streamID: streamID, token: token, failure: failure) } }
         }
         registry.add(ObjectIdentifier(self), NIOLoopBound(self, eventLoop: context.eventLoop))
         if registry.isDraining {
@@ -100,8 +101,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         context.close(promise: nil)
     }
 
-    private func durable(streamID: Int32, token: UInt64) {
-        session.durable(streamID: streamID, token: token)
+    private func durable(streamID: Int32, token: UInt64, failure: Status?) {
+        session.durable(streamID: streamID, token: token, failure: failure)
         flush()
     }
 

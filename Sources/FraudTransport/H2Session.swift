@@ -32,7 +32,7 @@ final class H2Session {
     var scheduleDeadline: ((Int32, Int64) -> Void)?
     /// Makes a thread-safe callback that brings ``durable(streamID:token:)`` back to this session's loop.
     /// Without it (tests), held answers are released at once.
-    var makeDurableNotifier: ((Int32, UInt64) -> @Sendable () -> Void)?
+    var makeDurableNotifier: ((Int32, UInt64) -> @Sendable (Status?) -> Void)?
     /// Set once draining started: health watchers hear NOT_SERVING, new work is still answered.
     private(set) var isDraining = false
     /// Count of RPCs answered, for the drain log.
@@ -254,38 +254,35 @@ final class H2Session {
     }
 
     private func answer(_ stream: StreamState, request: ScoreRequest, startNanos: UInt64, last: Bool) {
-        switch service.score(request) {
-        case .decided(let transactionID, let assessment, let replayed):
-            let elapsed = (monotonicNanos() &- startNanos) / 1000
-            let response = ScoreResponse(
+        switch service.score(request, receivedAtNanos: startNanos) {
+        case .decided(let transactionID, let assessment, let replayed, let serverTimeMicros):
+            ScoreResponse(
                 transactionID: transactionID,
                 assessment: assessment,
-                serverTimeMicros: UInt32(clamping: elapsed),
+                serverTimeMicros: serverTimeMicros,
                 replayed: replayed
-            )
-            response.appendFramed(to: &stream.outbound)
+            ).appendFramed(to: &stream.outbound)
             if last {
                 finish(stream, with: .ok)
             } else {
                 flushOutbound(stream)
             }
-        case .decidedWhenDurable(let ticket, let transactionID, let assessment, let replayed):
-            let elapsed = (monotonicNanos() &- startNanos) / 1000
+        case .decidedWhenDurable(let ticket, let transactionID, let assessment, let replayed, let serverTimeMicros):
             var bytes: [UInt8] = []
             ScoreResponse(
                 transactionID: transactionID,
                 assessment: assessment,
-                serverTimeMicros: UInt32(clamping: elapsed),
+                serverTimeMicros: serverTimeMicros,
                 replayed: replayed
             ).appendFramed(to: &bytes)
             let token = stream.nextHeldToken
             stream.nextHeldToken += 1
-            stream.held.append((token: token, bytes: bytes, isReady: false))
+            stream.held.append((token: token, bytes: bytes, isReady: false, failure: nil))
             if last { finish(stream, with: .ok) }
             if let notifier = makeDurableNotifier?(stream.id, token) {
                 ticket.whenDurable(notifier)
             } else {
-                durable(streamID: stream.id, token: token)
+                durable(streamID: stream.id, token: token, failure: nil)
             }
         case .failed(var status):
             if stream.method == .scoreStream {
@@ -298,13 +295,22 @@ final class H2Session {
 
     /// A held answer became durable: release every ready answer at the head of the queue, in order, and the
     /// final status once none is left.
-    func durable(streamID: Int32, token: UInt64) {
+    /// A failed one ends the call with its status after the answers before it; later answers are dropped
+    /// (they were not made durable either).
+    func durable(streamID: Int32, token: UInt64, failure: Status?) {
         guard let stream = streams[streamID] else { return }
         if let index = stream.held.firstIndex(where: { $0.token == token }) {
             stream.held[index].isReady = true
+            stream.held[index].failure = failure
         }
         var released = false
         while let first = stream.held.first, first.isReady {
+            if let failure = first.failure {
+                stream.held.removeAll()
+                stream.pendingFinish = nil
+                finish(stream, with: failure)
+                return
+            }
             stream.outbound.append(contentsOf: first.bytes)
             stream.held.removeFirst()
             released = true

@@ -71,7 +71,7 @@ final class StreamState {
     /// Trailers are queued or sent (or wait behind held answers): no further message may be added.
     var isEnding: Bool { isFinished || trailerStatus != nil || pendingFinish != nil }
     /// Encoded answers waiting for durability, in order; `isReady` flips when their ticket fires.
-    var held: [(token: UInt64, bytes: [UInt8], isReady: Bool)] = []
+    var held: [(token: UInt64, bytes: [UInt8], isReady: Bool, failure: Status?)] = []
     var nextHeldToken: UInt64 = 0
     /// The final status, kept until every held answer is released.
     var pendingFinish: Status?

@@ -6,7 +6,7 @@ import Testing
 
 /// A service with fixed behaviour, so the transport is tested alone (the engine has its own tests).
 private struct EchoService: RPCService {
-    func score(_ request: ScoreRequest) -> ScoreReply {
+    func score(_ request: ScoreRequest, receivedAtNanos: UInt64) -> ScoreReply {
         guard let transaction = request.transaction else {
             return .failed(Status(code: .invalidArgument, message: "transaction is required"))
         }
@@ -16,7 +16,9 @@ private struct EchoService: RPCService {
             reasons: [Reason(code: "TEST", detail: "amount \(transaction.amountCents)", weight: 0.25)],
             modelVersion: "test"
         )
-        return .decided(transactionID: transaction.transactionID, assessment: assessment, replayed: false)
+        return .decided(
+            transactionID: transaction.transactionID, assessment: assessment, replayed: false,
+            serverTimeMicros: MonotonicClock.microseconds(since: receivedAtNanos))
     }
 
     func servingStatus(of service: String) -> ServingStatus? { service.isEmpty ? .serving : nil }
@@ -229,20 +231,20 @@ private final class FiredBox: @unchecked Sendable {
 
 /// A ticket the test fires by hand.
 private final class ManualTicket: DurabilityTicket, @unchecked Sendable {
-    var body: (@Sendable () -> Void)?
-    func whenDurable(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    var body: (@Sendable (Status?) -> Void)?
+    func whenDurable(_ body: @escaping @Sendable (Status?) -> Void) { self.body = body }
 }
 
 /// Answers every request with a held decision; the tickets are kept for the test to fire.
 private final class HeldService: RPCService, @unchecked Sendable {
     var tickets: [ManualTicket] = []
-    func score(_ request: ScoreRequest) -> ScoreReply {
+    func score(_ request: ScoreRequest, receivedAtNanos: UInt64) -> ScoreReply {
         let ticket = ManualTicket()
         tickets.append(ticket)
         let assessment = Assessment(riskScore: 0, decision: .approve, reasons: [], modelVersion: "held")
         return .decidedWhenDurable(
             ticket: ticket, transactionID: request.transaction?.transactionID ?? "", assessment: assessment,
-            replayed: false)
+            replayed: false, serverTimeMicros: 1)
     }
     func servingStatus(of service: String) -> ServingStatus? { .serving }
 }
@@ -255,7 +257,7 @@ struct DurabilityHoldTests {
         let client = H2ClientSession()
         let server = H2Session(service: service, configuration: .init())
         let fired = FiredBox()
-        server.makeDurableNotifier = { streamID, token in { fired.append((streamID, token)) } }
+        server.makeDurableNotifier = { streamID, token in { _ in fired.append((streamID, token)) } }
         var responses: [H2Response] = []
         client.onResponse = { responses.append($0) }
         func pump() {
@@ -276,13 +278,13 @@ struct DurabilityHoldTests {
         #expect(service.tickets.count == 3)
         #expect(responses.isEmpty)
         // Durable out of order: 1 then 2 release nothing until 0 is durable.
-        service.tickets[1].body?()
-        service.tickets[2].body?()
-        for (streamID, token) in fired.drain() { server.durable(streamID: streamID, token: token) }
+        service.tickets[1].body?(nil)
+        service.tickets[2].body?(nil)
+        for (streamID, token) in fired.drain() { server.durable(streamID: streamID, token: token, failure: nil) }
         pump()
         #expect(responses.isEmpty)
-        service.tickets[0].body?()
-        for (streamID, token) in fired.drain() { server.durable(streamID: streamID, token: token) }
+        service.tickets[0].body?(nil)
+        for (streamID, token) in fired.drain() { server.durable(streamID: streamID, token: token, failure: nil) }
         pump()
         let response = try #require(responses.first)
         #expect(response.grpcStatus == 0)

@@ -212,7 +212,14 @@ class ServerProcess:
             raise RuntimeError(f"server binary {self.binary} not found or not executable "
                                "(build it, or set FRAUD_SERVER_BIN / FRAUD_TEST_TARGET)")
         cmd = [self.binary, "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += shlex.split(os.environ.get("FRAUD_SERVER_ARGS", ""))
+        extra = shlex.split(os.environ.get("FRAUD_SERVER_ARGS", ""))
+        cmd += extra
+        # Each server gets its own journal (a journal directory is locked by one process); with
+        # FRAUD_PG_URL set (make test does) decisions also go to the real PostgreSQL.
+        if "--journal-dir" not in extra:
+            cmd += ["--journal-dir", f"{self.log_path}.journal"]
+        if "--postgres-url" not in extra and os.environ.get("FRAUD_PG_URL"):
+            cmd += ["--postgres-url", os.environ["FRAUD_PG_URL"]]
         self._log = open(self.log_path, "ab")
         self._log.write(f"$ {shlex.join(cmd)}\n".encode())
         self._log.flush()

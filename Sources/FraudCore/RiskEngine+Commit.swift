@@ -1,0 +1,41 @@
+extension RiskEngine {
+    /// Scores like ``score(_:label:)`` and runs `commit` with a fresh assessment while the id's idempotency
+    /// lock is still held, before the id is recorded: a concurrent duplicate can only be answered `replayed`
+    /// after `commit` returned. The server uses it to journal a decision before anyone can see it.
+    ///
+    /// - Parameters:
+    ///   - transaction: A validated transaction.
+    ///   - label: Accepted for the caller's records; never used to score.
+    ///   - commit: Called once for a fresh decision (not for replays or conflicts). Returning `false` leaves
+    ///     the id unrecorded, so a retry is scored again (velocity has then counted it twice — the price of a
+    ///     failed journal write, which the caller reports as an error).
+    /// - Returns: The outcome, or `nil` when `commit` refused.
+    public func score(
+        _ transaction: Transaction,
+        label: Label,
+        commit: (Assessment) -> Bool
+    ) -> ScoreOutcome? {
+        _ = label
+        let fingerprint = transaction.fingerprint
+        let origin = AccountKey(transaction.originAccount)
+        let destination = AccountKey(transaction.destinationAccount)
+        return idempotency.resolveIfCommitted(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+            let assessment = assess(observe(transaction, origin: origin, destination: destination))
+            return commit(assessment) ? assessment : nil
+        }
+    }
+
+    /// Rebuilds state from a decision made before a restart (warm start): the velocity windows count it and
+    /// the idempotency cache answers its id with the stored assessment. The model is not run.
+    ///
+    /// Feed decisions oldest first, before serving.
+    public func restore(_ transaction: Transaction, assessment: Assessment) {
+        let fingerprint = transaction.fingerprint
+        let origin = AccountKey(transaction.originAccount)
+        let destination = AccountKey(transaction.destinationAccount)
+        _ = idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+            _ = observe(transaction, origin: origin, destination: destination)
+            return assessment
+        }
+    }
+}
