@@ -139,6 +139,8 @@ ensure_role_and_db() {
         psql_admin -c "CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD'"
         log "created role $ROLE"
     fi
+    # The owner runs the schema migrations, one of which creates the least-privilege role fraud_writer.
+    psql_admin -c "ALTER ROLE $ROLE CREATEROLE" >/dev/null
     has=$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")
     if [ "$has" != 1 ]; then
         psql_admin -c "CREATE DATABASE $DB OWNER $ROLE"

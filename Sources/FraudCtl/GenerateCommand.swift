@@ -42,7 +42,8 @@ struct GenerateCommand: ParsableCommand {
         try writer.close()
         let seconds = secondsSince(start)
         print(
-            "wrote \(written) rows (\(frauds) fraud, \(String(format: "%.4f", Double(frauds) / Double(written) * 100)) %)"
+            "wrote \(written) rows (\(frauds) fraud, "
+                + "\(String(format: "%.4f", Double(frauds) / Double(written) * 100)) %)"
                 + " to \(out) in \(String(format: "%.2f", seconds)) s"
                 + " (\(String(format: "%.2f", Double(written) / seconds / 1e6)) M rows/s)"
         )

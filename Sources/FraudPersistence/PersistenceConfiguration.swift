@@ -22,7 +22,8 @@ public struct PersistenceConfiguration: Sendable {
     /// Records journaled but not yet committed to PostgreSQL before ``DecisionLog/hasCapacity`` turns
     /// false. Ignored when no PostgreSQL is configured (the journal then only grows).
     public var backlogCap: Int
-    /// Most rows per PostgreSQL transaction.
+    /// Most rows per PostgreSQL transaction. Batches only grow this large when the writer is behind (a
+    /// backlog after an outage, or a burst); larger ones amortise the commit's WAL flush.
     public var batchSize: Int
     /// Longest a record waits for more records to fill a batch (a full batch goes at once).
     public var batchInterval: Duration
@@ -56,7 +57,7 @@ public struct PersistenceConfiguration: Sendable {
         postgresURL: String? = nil,
         durability: Durability = .process,
         backlogCap: Int = 1_000_000,
-        batchSize: Int = 2000,
+        batchSize: Int = 10_000,
         batchInterval: Duration = .milliseconds(10),
         segmentBytes: Int = 64 << 20,
         memoryQueueCapacity: Int = 100_000,

@@ -32,7 +32,7 @@ struct TrainingTests {
         #expect(report.systems.map(\.name) == ["model", "rules", "isFlaggedFraud"])
     }
 
-    @Test("Logistic regression learns the drain signal: its weight is the largest positive one")
+    @Test("Logistic regression learns the drain signal: the drain inputs add up to a positive weight")
     func learnsDrain() throws {
         let trainer = ModelTrainer(kind: .logisticRegression, inputs: ModelInputs.withoutVelocity, version: "t")
         let model = trainer.train(Self.rows).model

@@ -159,7 +159,9 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
                                weight: row.isFraud ? 1 : legitWeight), row.type)
             )
         }
-        systems.append(SystemReport(name: "isFlaggedFraud", version: "paysim", examples: flagged, review: 1, decline: 1))
+        systems.append(
+            SystemReport(name: "isFlaggedFraud", version: "paysim", examples: flagged, review: 1, decline: 1)
+        )
         self.systems = systems
         frauds = flagged.count(where: { $0.0.isFraud })
         legitimate = flagged.count - frauds

@@ -97,7 +97,8 @@ public struct StatisticsReport: Sendable {
         for (index, type) in TransactionType.allCases.enumerated() {
             row("  \(type.paysimName)") { column in
                 let t = column.profile.types[index]
-                return "\(percent(t.originZero, 1)) / \(percent(t.originOverdraw, 1)) / \(percent(t.originOffByOneCent, 1))"
+                return "\(percent(t.originZero, 1)) / \(percent(t.originOverdraw, 1)) / "
+                    + percent(t.originOffByOneCent, 1)
             }
         }
         lines.append(("legitimate destination: zero / off by 1 cent / other", []))

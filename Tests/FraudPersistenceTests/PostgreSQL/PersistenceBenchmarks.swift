@@ -52,7 +52,10 @@ struct PersistenceBenchmarks {
         await log.shutdown()
     }
 
-    @Test("commit: rows/s per insert method and batch size, next to psql \\copy", .enabled(if: TestPostgres.isConfigured))
+    @Test(
+        "commit: rows/s per insert method and batch size, next to psql \\copy",
+        .enabled(if: TestPostgres.isConfigured)
+    )
     func commitRate() async throws {
         // The same rows replayed from a journal written beforehand, so the writer runs alone; three rounds,
         // methods interleaved (the machine may be shared), best and median reported.
@@ -68,7 +71,10 @@ struct PersistenceBenchmarks {
             }
             let (schema, url) = try TestPostgres.makeSchema()
             defer { TestPostgres.dropSchema(schema) }
-            let rate = try psqlCopyReference(url: url, records: Records.series("bench-psql-\(round)", count: Self.count))
+            let rate = try psqlCopyReference(
+                url: url,
+                records: Records.series("bench-psql-\(round)", count: Self.count)
+            )
             results["psql \\copy (one transaction)", default: []].append(rate)
         }
         for (name, rates) in results.sorted(by: { $0.key < $1.key }) {
