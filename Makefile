@@ -9,7 +9,8 @@
 #   make proto        regenerate Sources/CFraudProto with protoc-c
 #   make check-proto  fail when the committed protoc-c output is stale
 #   make pg-start / pg-stop    the project-local PostgreSQL (var/pg, 127.0.0.1:55432)
-#   make bench        release benchmarks (engine alone; fraud-server vs the reference servers)
+#   make bench        release build, server + PostgreSQL, fraud-loadgen at several rates + capacity, h2load check
+#   make bench-core   the risk engine alone      make bench-anchors   fraud-server vs the reference servers
 #   make clean
 SWIFT ?= swift
 PYTHON ?= .venv/bin/python
@@ -64,13 +65,14 @@ pg-stop:
 run: release pg-start
 	@$(PG_ENV) && bash scripts/run.sh --port $(PORT) --sample $(SAMPLE) -- --postgres-url "$$FRAUD_PG_URL" $(SERVER_FLAGS)
 
-bench: release bench-core bench-anchors
+bench: release pg-start
+	@$(PG_ENV) && bash scripts/bench.sh --postgres-url "$$FRAUD_PG_URL"
 
 bench-core: release
 	.build/release/fraud-core-bench
 
 bench-anchors: release
-	bash ../shared/anchors/bench.sh --under-test '$(CURDIR)/.build/release/fraud-server --port {port}'
+	bash ../shared/anchors/bench.sh --configs "lat mid high" --under-test '$(CURDIR)/.build/release/fraud-server --port {port} --journal-dir $(CURDIR)/var/bench/anchors-journal-{port}'
 
 clean:
 	rm -rf .build

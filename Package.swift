@@ -125,11 +125,24 @@ let package = Package(
             ]
         ),
 
+        // The admin HTTP/1.1 port: health, Prometheus metrics, analytics API, OpenAPI, docs, dashboard.
+        .target(
+            name: "FraudAdmin",
+            dependencies: [
+                "FraudService", "FraudPersistence", "FraudCore", "FraudTransport", "FraudWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "FraudAdminTests", dependencies: ["FraudAdmin", "FraudPersistence"]),
+
         // fraud-server: argument parsing, configuration and wiring only.
         .executableTarget(
             name: "FraudServer",
             dependencies: [
-                "FraudTransport", "FraudCore", "FraudService",
+                "FraudTransport", "FraudCore", "FraudService", "FraudAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

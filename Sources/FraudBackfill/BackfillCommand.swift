@@ -84,12 +84,14 @@ struct BackfillCommand: AsyncParsableCommand {
             throw ValidationError("\(input): no such file")
         }
         let idPrefix = try idPrefix ?? Self.defaultPrefix(path: input, bytes: inputBytes)
+        // The checkpoint names the file absolutely, so a re-run from another directory still matches.
+        let inputPath = URL(fileURLWithPath: input).standardizedFileURL.path
         let checkpointPath = checkpoint ?? input + ".checkpoint"
         let rejectsPath = rejects ?? input + ".rejects"
 
         var state: BackfillCheckpoint?
         if !restart, let saved = try BackfillCheckpoint.load(from: checkpointPath) {
-            guard saved.matches(input: input, inputBytes: inputBytes, idPrefix: idPrefix) else {
+            guard saved.matches(input: inputPath, inputBytes: inputBytes, idPrefix: idPrefix) else {
                 throw ValidationError(
                     "\(checkpointPath) belongs to another run (input \(saved.input), \(saved.inputBytes) bytes, "
                         + "prefix \(saved.idPrefix)); pass --restart to start over or --checkpoint for another file"
@@ -117,7 +119,7 @@ struct BackfillCommand: AsyncParsableCommand {
 
         var checkpoint =
             state
-            ?? BackfillCheckpoint(input: input, inputBytes: inputBytes, idPrefix: idPrefix, totalRows: plan.rowCount)
+            ?? BackfillCheckpoint(input: inputPath, inputBytes: inputBytes, idPrefix: idPrefix, totalRows: plan.rowCount)
         guard checkpoint.totalRows == plan.rowCount else {
             throw ValidationError(
                 "\(checkpointPath) counts \(checkpoint.totalRows) rows but the file has \(plan.rowCount); "

@@ -195,6 +195,7 @@ final class StreamReplayer {
                 }
             }
             let batch = queued[queuedHead]
+            queued[queuedHead] = ReplayBatch()  // the window holds it from now on
             queuedHead += 1
             producer.batchTaken()
             if batch.items.isEmpty { continue }
@@ -205,6 +206,9 @@ final class StreamReplayer {
         }
         if queuedHead == queued.count {
             queued.removeAll(keepingCapacity: true)
+            queuedHead = 0
+        } else if queuedHead >= 64 {
+            queued.removeFirst(queuedHead)
             queuedHead = 0
         }
         advanceOverRejects()

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Dispatch
 import Foundation
+import FraudAdmin
 import FraudCore
 public import FraudPersistence
 import FraudService
@@ -36,6 +37,9 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.")
     var maxConcurrentStreams: UInt32 = 1000
 
+    @Option(help: "Model file (fraud-ctl train output); default: the bundled model trained on PaySim (data/model.json). 'rules' = the rules-v1 baseline.")
+    var model: String?
+
     @Option(help: "Risk score at or above which a transaction is sent to REVIEW.")
     var reviewThreshold: Float?
 
@@ -44,6 +48,9 @@ struct FraudServerCommand: AsyncParsableCommand {
 
     @Option(help: "How many recent transaction_ids are remembered for idempotent replays.")
     var idempotencyWindow = 2_000_000
+
+    @Option(help: "HTTP/1.1 admin port on the same host: /health, /metrics, /api/v1/analytics, /dashboard (0 = any free port; -1 = off).")
+    var adminPort = 8061
 
     @Option(help: "PostgreSQL libpq URL for decisions (default: $FRAUD_POSTGRES_URL; none = journal only).")
     var postgresURL: String?
@@ -72,9 +79,24 @@ struct FraudServerCommand: AsyncParsableCommand {
 
         var engineConfiguration = RiskEngineConfiguration()
         engineConfiguration.idempotencyCapacity = idempotencyWindow
+        let trained: TrainedModel?
+        switch model {
+        case "rules":
+            trained = nil
+        case .some(let path):
+            trained = try TrainedModel(json: Array(Data(contentsOf: URL(fileURLWithPath: path))))
+        case nil:
+            trained = .bundled
+        }
+        if let trained { engineConfiguration.adoptThresholds(of: trained) }
         if let reviewThreshold { engineConfiguration.reviewThreshold = reviewThreshold }
         if let declineThreshold { engineConfiguration.declineThreshold = declineThreshold }
-        let engine = RiskEngine(configuration: engineConfiguration)
+        let engine =
+            if let trained {
+                RiskEngine(configuration: engineConfiguration, trainedModel: trained)
+            } else {
+                RiskEngine(configuration: engineConfiguration)
+            }
 
         var persistence = PersistenceConfiguration(journalDirectory: journalDir)
         persistence.postgresURL = postgresURL ?? ProcessInfo.processInfo.environment["FRAUD_POSTGRES_URL"]
@@ -102,9 +124,11 @@ struct FraudServerCommand: AsyncParsableCommand {
                 ]
             )
         }
-        let service = ScoringService(engine: engine, decisionLog: decisionLog)
+        let metrics = ServerMetrics()
+        let service = ScoringService(engine: engine, decisionLog: decisionLog, metrics: metrics)
 
         var transport = TransportConfiguration()
+        transport.observer = metrics
         transport.maxMessageBytes = maxMessageBytes
         transport.maxConcurrentStreams = maxConcurrentStreams
 
@@ -125,8 +149,29 @@ struct FraudServerCommand: AsyncParsableCommand {
                 "model": "\(engine.modelVersion)",
             ]
         )
+        // Admin/analytics HTTP on its own event loop and its own PostgreSQL connections.
+        let analytics = persistence.postgresURL.map { url in
+            AnalyticsStore(url: url, threads: 2, statementTimeoutMillis: 2000, logger: persistenceLogger)
+        }
+        var admin: AdminServer?
+        if adminPort >= 0 {
+            let context = AdminContext(
+                engine: engine,
+                service: service,
+                decisionLog: decisionLog,
+                metrics: metrics,
+                analytics: analytics
+            )
+            // Scoring matters more than the admin port: a taken port is logged, not fatal.
+            do {
+                admin = try await AdminServer.start(host: host, port: adminPort, context: context, logger: logger)
+            } catch {
+                logger.error("admin HTTP port \(adminPort) not available: \(error); serving gRPC without it")
+            }
+        }
         // A machine-readable line for scripts and tests that start the server on port 0.
         print("listening on \(host):\(server.localPort ?? port)")
+        if let admin { print("admin listening on \(host):\(admin.localPort ?? adminPort)") }
         fflush(nil)
 
         // Health Watch streams hear about backlog-driven NOT_SERVING / SERVING changes within ~0.5 s.
@@ -154,6 +199,8 @@ struct FraudServerCommand: AsyncParsableCommand {
             logger.warning("drain timed out with \(server.connectionCount) connection(s) still open; exiting")
         }
         try? await group.shutdownGracefully()
+        await admin?.shutdown()
+        analytics?.shutdown()
         await decisionLog.shutdown()
         let stats = decisionLog.stats
         logger.info(

@@ -18,14 +18,17 @@ public final class ScoringService: RPCService {
     private let decisionLog: DecisionLog?
     private let isFsync: Bool
     private let draining = Atomic<Bool>(false)
+    private let metrics: ServerMetrics?
 
     /// Creates the service.
     /// - Parameters:
     ///   - engine: the risk engine.
     ///   - decisionLog: where decisions go before the answer leaves; `nil` keeps them in memory only.
-    public init(engine: RiskEngine, decisionLog: DecisionLog?) {
+    ///   - metrics: counts decisions by outcome, type and reason code; `nil` counts nothing.
+    public init(engine: RiskEngine, decisionLog: DecisionLog?, metrics: ServerMetrics? = nil) {
         self.engine = engine
         self.decisionLog = decisionLog
+        self.metrics = metrics
         self.isFsync = decisionLog?.configuration.durability == .fsync
     }
 
@@ -34,6 +37,24 @@ public final class ScoringService: RPCService {
     /// INVALID_ARGUMENT for validation, FAILED_PRECONDITION for an id reused with another payload,
     /// UNAVAILABLE when the decision backlog is over its cap or the journal cannot be written.
     public func score(_ request: ScoreRequest, receivedAtNanos: UInt64) -> ScoreReply {
+        let reply = decide(request, receivedAtNanos: receivedAtNanos)
+        if let metrics {
+            switch reply {
+            case .decided(_, let assessment, let replayed, _),
+                .decidedWhenDurable(_, _, let assessment, let replayed, _):
+                if replayed {
+                    metrics.replays.add(1)
+                } else if let raw = request.transaction?.typeRawValue, let type = TransactionType(rawValue: raw) {
+                    metrics.recordDecision(assessment, type: type)
+                }
+            case .failed(let status):
+                metrics.recordRefusal(status.code)
+            }
+        }
+        return reply
+    }
+
+    private func decide(_ request: ScoreRequest, receivedAtNanos: UInt64) -> ScoreReply {
         let transaction: Transaction
         let label: Label
         do throws(ValidationError) {

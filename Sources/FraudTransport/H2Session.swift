@@ -331,6 +331,11 @@ final class H2Session {
             return
         }
         completedCalls += 1
+        configuration.observer?.callCompleted(
+            method: stream.method,
+            status: status.code,
+            durationNanos: monotonicNanos() &- stream.startNanos
+        )
         if !stream.isResponseStarted && stream.outbound.isEmpty {
             stream.isFinished = true
             submitTrailersOnly(stream.id, status: status)

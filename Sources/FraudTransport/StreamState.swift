@@ -2,11 +2,16 @@ import FraudCore
 import FraudWire
 
 /// The gRPC methods this server routes to.
-enum RPCMethod: Sendable, Hashable {
+public enum RPCMethod: Sendable, Hashable {
+    /// `fraud.v1.FraudScoring/Score`.
     case score
+    /// `fraud.v1.FraudScoring/ScoreStream`.
     case scoreStream
+    /// `grpc.health.v1.Health/Check`.
     case healthCheck
+    /// `grpc.health.v1.Health/Watch`.
     case healthWatch
+    /// A path no route matched.
     case unknown
 
     /// Known `:path` values, compared as bytes in `on_header`.

@@ -22,6 +22,8 @@ public struct TransportConfiguration: Sendable {
     public var maxContinuations: Int = 8
     /// Delay between the shutdown notice and the final GOAWAY when draining (about one round trip).
     public var drainNoticeMilliseconds: Int64 = 100
+    /// Told about every finished call (metrics); `nil` costs nothing.
+    public var observer: (any RPCObserver)?
 
     public init() {}
 }

@@ -1,0 +1,117 @@
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The admin HTTP/1.1 server (`--admin-port`): health, Prometheus metrics, the analytics API, OpenAPI
+/// document, docs and dashboard.
+///
+/// Runs on an event loop group of its own (one thread), so a slow client or a busy dashboard never
+/// shares a loop with scoring; analytics queries wait on the ``FraudPersistence/AnalyticsStore`` threads.
+public final class AdminServer: Sendable {
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+
+    private init(group: MultiThreadedEventLoopGroup, channel: any Channel) {
+        self.group = group
+        self.channel = channel
+    }
+
+    /// Binds and starts serving.
+    ///
+    /// - Parameters:
+    ///   - host: Address to bind (the gRPC server's).
+    ///   - port: TCP port; 0 picks a free one (see ``localPort``).
+    ///   - context: What the endpoints read.
+    ///   - logger: Bind and connection errors (never per request).
+    /// - Throws: When the address cannot be bound.
+    public static func start(host: String, port: Int, context: AdminContext, logger: Logger) async throws -> AdminServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let router = AdminRouter(context: context)
+        do {
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 128)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(router: router))
+                    }
+                }
+                .bind(host: host, port: port)
+                .get()
+            return AdminServer(group: group, channel: channel)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// The bound port.
+    public var localPort: Int? { channel.localAddress?.port }
+
+    /// Closes the listener and the admin event loop.
+    public func shutdown() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// One admin connection: collects a request, asks the router, writes the answer (keep-alive aware).
+final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: AdminRouter
+    private var head: HTTPRequestHead?
+
+    init(router: AdminRouter) { self.router = router }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break  // GET only: bodies are ignored.
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let router = self.router
+            let promise = context.eventLoop.makePromise(of: AdminResponse.self)
+            let method = head.method
+            let uri = head.uri
+            promise.completeWithTask { await router.handle(method: method, uri: uri) }
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { response in
+                let (handler, context) = loopBound.value
+                handler.write(response, for: head, context: context)
+            }
+        }
+    }
+
+    private func write(_ response: AdminResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = request.isKeepAlive
+        var body = context.channel.allocator.buffer(capacity: response.body.utf8.count)
+        body.writeString(response.body)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: response.contentType)
+        headers.add(name: "content-length", value: "\(body.readableBytes)")
+        headers.add(name: "cache-control", value: "no-store")
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if request.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        let done = context.writeAndFlushPromise()
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            let channel = context.channel
+            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+extension ChannelHandlerContext {
+    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> { eventLoop.makePromise() }
+}

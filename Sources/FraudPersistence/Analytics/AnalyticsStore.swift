@@ -1,0 +1,110 @@
+public import Logging
+
+/// Read-only analytics over the `decisions` table, for the admin HTTP API.
+///
+/// Queries run on threads of their own, each with its own libpq connection (never an event loop, never
+/// the decision writer's connection); callers `await` the answer. Every query is parameterised
+/// (`PQexecParams`), runs under `SET statement_timeout`, and has an index behind it (see ``explain(_:)``).
+/// Connections are opened lazily and reopened after a failure.
+public final class AnalyticsStore: Sendable {
+    private struct Job {
+        let body: (PGConnection) throws(PostgresError) -> String
+        let done: @Sendable (Result<String, AnalyticsError>) -> Void
+    }
+
+    private struct State {
+        var jobs: [Job] = []
+        var isStopped = false
+    }
+
+    private let url: String
+    private let statementTimeoutMillis: Int
+    private let logger: Logger
+    private let state = ConditionLock(State())
+    private let jobArrived = Condition()
+    /// Most jobs waiting before new ones are refused (the dashboard polls; it must not pile up work).
+    private let maxQueued = 64
+
+    /// Starts `threads` query threads for the database at `url`.
+    ///
+    /// - Parameters:
+    ///   - url: libpq URL (the server's `--postgres-url`).
+    ///   - threads: Query threads, one connection each.
+    ///   - statementTimeoutMillis: `statement_timeout` of every query.
+    ///   - logger: Connection failures (not queries).
+    public init(url: String, threads: Int = 2, statementTimeoutMillis: Int = 2000, logger: Logger) {
+        self.url = url
+        self.statementTimeoutMillis = statementTimeoutMillis
+        self.logger = logger
+        for index in 0..<max(1, threads) {
+            PersistenceThread.spawn(name: "fraud-analytics-\(index)") { [self] in self.runWorker() }
+        }
+    }
+
+    /// Stops the query threads after the jobs already queued (which fail with `.unavailable`).
+    public func shutdown() {
+        let jobs = state.withLock { state in
+            state.isStopped = true
+            defer { state.jobs = [] }
+            return state.jobs
+        }
+        jobArrived.broadcast()
+        for job in jobs { job.done(.failure(AnalyticsError(code: .unavailable, message: "analytics stopped"))) }
+    }
+
+    /// Runs `body` on a query thread and returns its text result.
+    func perform(_ body: @escaping (PGConnection) throws(PostgresError) -> String) async throws(AnalyticsError)
+        -> String
+    {
+        let result: Result<String, AnalyticsError> = await withCheckedContinuation { continuation in
+            let job = Job(body: body, done: { continuation.resume(returning: $0) })
+            let accepted = state.withLock { state -> Bool in
+                guard !state.isStopped, state.jobs.count < maxQueued else { return false }
+                state.jobs.append(job)
+                return true
+            }
+            if accepted {
+                jobArrived.signal()
+            } else {
+                continuation.resume(
+                    returning: .failure(AnalyticsError(code: .unavailable, message: "analytics queue is full"))
+                )
+            }
+        }
+        return try result.get()
+    }
+
+    private func runWorker() {
+        var connection: PGConnection?
+        while true {
+            let job: Job? = state.wait(
+                on: jobArrived,
+                until: nil,
+                for: { !$0.jobs.isEmpty || $0.isStopped },
+                then: { state, _ in state.jobs.isEmpty ? nil : state.jobs.removeFirst() }
+            )
+            guard let job else { return }
+            do throws(PostgresError) {
+                if connection == nil || connection!.isBroken {
+                    connection = nil
+                    let opened = try PGConnection(
+                        url: url,
+                        applicationName: "fraud-server-analytics",
+                        connectTimeoutSeconds: 3
+                    )
+                    try opened.execute("SET statement_timeout = \(statementTimeoutMillis)")
+                    try opened.execute("SET default_transaction_read_only = on")
+                    connection = opened
+                }
+                job.done(.success(try job.body(connection!)))
+            } catch {
+                if error.isConnectionBroken || connection?.isBroken ?? true {
+                    logger.warning("analytics connection failed", metadata: ["error": "\(error)"])
+                    connection = nil
+                }
+                let code: AnalyticsError.Code = error.sqlState == "57014" ? .timeout : .unavailable
+                job.done(.failure(AnalyticsError(code: code, message: error.description)))
+            }
+        }
+    }
+}
