@@ -34,6 +34,7 @@ release: deps
 # Tests talk to the real project-local PostgreSQL: `scripts/pg.sh env` exports FRAUD_PG_URL, FRAUD_PG_HOST, ...
 PG_ENV = eval "$$(bash scripts/pg.sh env)"
 
+test: export FRAUD_SETUP_TEST = 1
 test: build check-proto pg-start
 	$(PG_ENV) && $(SWIFT) test --skip-build
 	$(PG_ENV) && FRAUD_SERVER_BIN=.build/debug/fraud-server $(PYTHON) -m pytest -q Tests/python
