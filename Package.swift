@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // protoc-c output for proto/ (committed; `make proto` regenerates, `make check-proto` diffs).
         .target(name: "CFraudProto", dependencies: ["CProtobufC"]),
@@ -64,6 +65,16 @@ let package = Package(
                 "FraudTransport", "FraudWire", "FraudCore",
             ]
         ),
+
+        // TLS through OpenSSL (memory BIOs under a NIO handler), ALPN, mutual TLS. Only importer of COpenSSL.
+        .target(
+            name: "FraudTLS",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "FraudTLSTests", dependencies: ["FraudTLS"]),
 
         // Decisions to a local journal and, asynchronously and batched, to PostgreSQL. Only importer of CLibPQ.
         .target(
@@ -142,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "FraudServer",
             dependencies: [
-                "FraudTransport", "FraudCore", "FraudService", "FraudAdmin",
+                "FraudTransport", "FraudCore", "FraudService", "FraudAdmin", "FraudTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

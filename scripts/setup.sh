@@ -13,7 +13,7 @@ log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 APT_PKGS=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libssl-dev postgresql
-    postgresql-contrib nghttp2-client pkg-config)
+    postgresql-contrib nghttp2-client pkg-config openssl)
 # `make test` also needs a headless browser for the dashboard test.
 if [ "${FRAUD_SETUP_TEST:-0}" = 1 ]; then APT_PKGS+=(chromium); fi
 PYTHON=${PYTHON:-python3}

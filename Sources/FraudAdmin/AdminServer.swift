@@ -1,5 +1,5 @@
 public import Logging
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 import NIOPosix
 
@@ -25,7 +25,15 @@ public final class AdminServer: Sendable {
     ///   - context: What the endpoints read.
     ///   - logger: Bind and connection errors (never per request).
     /// - Throws: When the address cannot be bound.
-    public static func start(host: String, port: Int, context: AdminContext, logger: Logger) async throws -> AdminServer {
+    ///   - security: makes the handler that goes in front of HTTP/1.1 on every connection (TLS), or `nil`
+    ///     for cleartext HTTP.
+    public static func start(
+        host: String,
+        port: Int,
+        context: AdminContext,
+        logger: Logger,
+        security: (@Sendable () -> any ChannelHandler)? = nil
+    ) async throws -> AdminServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let router = AdminRouter(context: context)
         do {
@@ -34,7 +42,14 @@ public final class AdminServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                    if let security {
+                        do {
+                            try channel.pipeline.syncOperations.addHandler(security())
+                        } catch {
+                            return channel.eventLoop.makeFailedFuture(error)
+                        }
+                    }
+                    return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
                         try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(router: router))
                     }
                 }

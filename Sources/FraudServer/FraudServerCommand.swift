@@ -5,6 +5,7 @@ import FraudAdmin
 import FraudCore
 public import FraudPersistence
 import FraudService
+import FraudTLS
 import FraudTransport
 import Logging
 import NIOCore
@@ -19,7 +20,7 @@ import Glibc
 struct FraudServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud-server",
-        abstract: "Real-time fraud scoring over gRPC (h2c)."
+        abstract: "Real-time fraud scoring over gRPC (TLS with ALPN h2, or h2c for local development)."
     )
 
     @Option(help: "Address to listen on.")
@@ -72,6 +73,18 @@ struct FraudServerCommand: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    @Option(help: "PEM certificate chain: serve gRPC over TLS (ALPN h2) and the admin port over HTTPS. Without it both ports are cleartext (local development only).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "PEM CA bundle: require client certificates signed by it on the gRPC port (mutual TLS).")
+    var tlsClientCA: String?
+
+    @Flag(help: "Keep the admin port on cleartext HTTP even when --tls-cert is given.")
+    var adminCleartext = false
 
     func run() async throws {
         var logger = Logger(label: "fraud-server")
@@ -132,6 +145,7 @@ struct FraudServerCommand: AsyncParsableCommand {
         transport.maxMessageBytes = maxMessageBytes
         transport.maxConcurrentStreams = maxConcurrentStreams
 
+        let (rpcTLS, adminTLS) = try makeTLSContexts(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = try await GRPCServer.start(
             host: host,
@@ -139,7 +153,8 @@ struct FraudServerCommand: AsyncParsableCommand {
             group: group,
             service: service,
             configuration: transport,
-            logger: logger
+            logger: logger,
+            security: Self.handlerFactory(rpcTLS)
         )
         logger.info(
             "fraud-server listening",
@@ -147,6 +162,7 @@ struct FraudServerCommand: AsyncParsableCommand {
                 "address": "\(host):\(server.localPort ?? port)",
                 "threads": "\(threads)",
                 "model": "\(engine.modelVersion)",
+                "tls": "\(rpcTLS == nil ? "off (cleartext h2c)" : tlsClientCA == nil ? "on" : "on, client certificates required")",
             ]
         )
         // Admin/analytics HTTP on its own event loop and its own PostgreSQL connections.
@@ -164,7 +180,13 @@ struct FraudServerCommand: AsyncParsableCommand {
             )
             // Scoring matters more than the admin port: a taken port is logged, not fatal.
             do {
-                admin = try await AdminServer.start(host: host, port: adminPort, context: context, logger: logger)
+                admin = try await AdminServer.start(
+                    host: host,
+                    port: adminPort,
+                    context: context,
+                    logger: logger,
+                    security: Self.handlerFactory(adminTLS)
+                )
             } catch {
                 logger.error("admin HTTP port \(adminPort) not available: \(error); serving gRPC without it")
             }
@@ -207,6 +229,44 @@ struct FraudServerCommand: AsyncParsableCommand {
             "decision log closed",
             metadata: ["appended": "\(stats.appended)", "committed": "\(stats.committed)", "backlog": "\(stats.backlog)"]
         )
+    }
+
+    /// Makes a TLS handler per connection, or `nil` for cleartext.
+    private static func handlerFactory(_ tls: TLSContext?) -> (@Sendable () -> any ChannelHandler)? {
+        guard let tls else { return nil }
+        return { tls.makeServerHandler() }
+    }
+
+    /// The TLS contexts for the gRPC port (ALPN h2) and the admin port (ALPN http/1.1), or `nil` for cleartext.
+    private func makeTLSContexts(logger: Logger) throws -> (rpc: TLSContext?, admin: TLSContext?) {
+        guard let tlsCert else {
+            if tlsKey != nil || tlsClientCA != nil {
+                throw ValidationError("--tls-key and --tls-client-ca need --tls-cert")
+            }
+            logger.warning("TLS is off: gRPC and admin ports speak cleartext (use --tls-cert/--tls-key outside local development)")
+            return (nil, nil)
+        }
+        guard let tlsKey else { throw ValidationError("--tls-cert needs --tls-key") }
+        let rpc = try TLSContext(
+            configuration: TLSConfiguration(
+                certificateChainPath: tlsCert,
+                privateKeyPath: tlsKey,
+                clientCAPath: tlsClientCA,
+                applicationProtocols: ["h2"]
+            )
+        )
+        if adminCleartext {
+            logger.warning("admin port stays cleartext HTTP (--admin-cleartext)")
+            return (rpc, nil)
+        }
+        let admin = try TLSContext(
+            configuration: TLSConfiguration(
+                certificateChainPath: tlsCert,
+                privateKeyPath: tlsKey,
+                applicationProtocols: ["http/1.1"]
+            )
+        )
+        return (rpc, admin)
     }
 
     /// Suspends until SIGTERM or SIGINT arrives and returns its name.

@@ -2,7 +2,7 @@ public import Logging
 public import NIOCore
 import NIOPosix
 
-/// A gRPC server on cleartext HTTP/2 (prior knowledge): swift-nio sockets and event loops, libnghttp2
+/// A gRPC server on HTTP/2 (cleartext with prior knowledge, or behind a TLS handler): swift-nio sockets and event loops, libnghttp2
 /// framing, one ``H2Session`` per connection, calls answered on the connection's own event loop.
 public final class GRPCServer: Sendable {
     private let group: any EventLoopGroup
@@ -36,6 +36,8 @@ public final class GRPCServer: Sendable {
     ///   - service: the application behind the methods.
     ///   - configuration: limits and HTTP/2 settings.
     ///   - logger: connection-level diagnostics (never per request).
+    ///   - security: makes the handler that goes in front of HTTP/2 on every connection (TLS), or `nil`
+    ///     for cleartext HTTP/2 with prior knowledge. Called on the connection's event loop.
     /// - Throws: when the address cannot be bound.
     public static func start(
         host: String,
@@ -43,7 +45,8 @@ public final class GRPCServer: Sendable {
         group: any EventLoopGroup,
         service: any RPCService,
         configuration: TransportConfiguration = .init(),
-        logger: Logger
+        logger: Logger,
+        security: (@Sendable () -> any ChannelHandler)? = nil
     ) async throws -> GRPCServer {
         let registry = ConnectionRegistry(drainNoticeMilliseconds: configuration.drainNoticeMilliseconds)
         let channel = try await ServerBootstrap(group: group)
@@ -54,6 +57,9 @@ public final class GRPCServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let security {
+                        try channel.pipeline.syncOperations.addHandler(security())
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         GRPCConnectionHandler(
                             service: service,

@@ -160,7 +160,14 @@ def server_binary():
     return path if os.path.isabs(path) else os.path.join(ROOT, path)
 
 
-def wait_serving(target, deadline_s=60.0, proc=None, log_path=None):
+def open_channel(target, credentials=None):
+    """A grpcio channel: TLS when credentials (grpc.ssl_channel_credentials) are given, else h2c."""
+    if credentials is None:
+        return grpc.insecure_channel(target)
+    return grpc.secure_channel(target, credentials)
+
+
+def wait_serving(target, deadline_s=60.0, proc=None, log_path=None, credentials=None):
     """Waits until target accepts TCP and health Check("") answers SERVING."""
     host, port = parse_target(target)
     end = time.monotonic() + deadline_s
@@ -175,7 +182,7 @@ def wait_serving(target, deadline_s=60.0, proc=None, log_path=None):
             last = f"connect: {e}"
             time.sleep(0.1)
             continue
-        with grpc.insecure_channel(target) as ch:
+        with open_channel(target, credentials) as ch:
             try:
                 resp = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
                 if resp.status == health_pb2.HealthCheckResponse.SERVING:
@@ -199,8 +206,10 @@ class ServerProcess:
     """fraud-server on a free loopback port, output to log_path. Extra arguments from
     $FRAUD_SERVER_ARGS (shell words)."""
 
-    def __init__(self, log_path, binary=None):
+    def __init__(self, log_path, binary=None, args=(), credentials=None):
         self.binary = binary or server_binary()
+        self.args = list(args)
+        self.credentials = credentials
         self.log_path = log_path
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -212,7 +221,7 @@ class ServerProcess:
             raise RuntimeError(f"server binary {self.binary} not found or not executable "
                                "(build it, or set FRAUD_SERVER_BIN / FRAUD_TEST_TARGET)")
         cmd = [self.binary, "--host", "127.0.0.1", "--port", str(self.port)]
-        extra = shlex.split(os.environ.get("FRAUD_SERVER_ARGS", ""))
+        extra = shlex.split(os.environ.get("FRAUD_SERVER_ARGS", "")) + self.args
         cmd += extra
         # Each server gets its own journal (a journal directory is locked by one process); with
         # FRAUD_PG_URL set (make test does) decisions also go to the real PostgreSQL.
@@ -226,7 +235,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      cwd=ROOT)
         try:
-            wait_serving(self.target, ready_timeout, self.proc, self.log_path)
+            wait_serving(self.target, ready_timeout, self.proc, self.log_path, self.credentials)
         except Exception:
             self.kill()
             raise
