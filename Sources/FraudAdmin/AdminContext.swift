@@ -15,6 +15,8 @@ public struct AdminContext: Sendable {
     public var metrics: ServerMetrics
     /// Analytics queries; `nil` without PostgreSQL (the analytics endpoints answer 503).
     public var analytics: AnalyticsStore?
+    /// Authentication and roles; `nil` = every route open (`--auth off`).
+    public var access: (any AdminAccessControl)?
 
     /// Creates the context.
     public init(
@@ -22,8 +24,10 @@ public struct AdminContext: Sendable {
         service: ScoringService,
         decisionLog: DecisionLog?,
         metrics: ServerMetrics,
-        analytics: AnalyticsStore?
+        analytics: AnalyticsStore?,
+        access: (any AdminAccessControl)? = nil
     ) {
+        self.access = access
         self.engine = engine
         self.service = service
         self.decisionLog = decisionLog

@@ -9,6 +9,8 @@ struct AdminResponse: Sendable {
     var status: HTTPResponseStatus
     var contentType: String
     var body: String
+    /// Extra response headers (`set-cookie`, `www-authenticate`, `retry-after`).
+    var headers: [(String, String)] = []
 
     static func json(_ body: String, status: HTTPResponseStatus = .ok) -> AdminResponse {
         AdminResponse(status: status, contentType: "application/json", body: body)

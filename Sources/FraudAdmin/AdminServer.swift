@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import NIOCore
 import NIOHTTP1
@@ -79,6 +80,10 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: AdminRouter
     private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var isBodyTooLarge = false
+    /// Largest request body read (the login JSON); larger ones get 413.
+    private static let maxBodyBytes = 8 * 1024
 
     init(router: AdminRouter) { self.router = router }
 
@@ -86,16 +91,31 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-        case .body:
-            break  // GET only: bodies are ignored.
+            body.removeAll(keepingCapacity: true)
+            isBodyTooLarge = false
+        case .body(let chunk):
+            if body.count + chunk.readableBytes > Self.maxBodyBytes {
+                isBodyTooLarge = true
+            } else {
+                body += chunk.readableBytesView
+            }
         case .end:
             guard let head else { return }
             self.head = nil
+            if isBodyTooLarge {
+                write(.json(JSONText.error("request body over \(Self.maxBodyBytes) bytes"), status: .payloadTooLarge), for: head, context: context)
+                return
+            }
             let router = self.router
             let promise = context.eventLoop.makePromise(of: AdminResponse.self)
-            let method = head.method
-            let uri = head.uri
-            promise.completeWithTask { await router.handle(method: method, uri: uri) }
+            let request = AdminRequest(
+                method: head.method,
+                uri: head.uri,
+                token: Self.token(in: head.headers),
+                body: body,
+                peer: context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+            )
+            promise.completeWithTask { await router.handle(request) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             promise.futureResult.whenSuccess { response in
                 let (handler, context) = loopBound.value
@@ -112,6 +132,7 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "content-type", value: response.contentType)
         headers.add(name: "content-length", value: "\(body.readableBytes)")
         headers.add(name: "cache-control", value: "no-store")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -124,6 +145,24 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+}
+
+extension AdminHTTPHandler {
+    /// The bearer token of a request: `Authorization: Bearer …`, else the `fraud_token` cookie.
+    static func token(in headers: HTTPHeaders) -> String? {
+        if let authorization = headers.first(name: "authorization") {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]) }
+            return ""  // present but not a bearer token: verifies as malformed
+        }
+        for cookieHeader in headers["cookie"] {
+            for cookie in cookieHeader.split(separator: ";") {
+                let pair = cookie.trimmingCharacters(in: .whitespaces)
+                if pair.hasPrefix("fraud_token=") { return String(pair.dropFirst("fraud_token=".count)) }
+            }
+        }
+        return nil
     }
 }
 

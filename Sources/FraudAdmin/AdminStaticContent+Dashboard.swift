@@ -18,6 +18,10 @@ extension AdminStaticContent {
         </style></head><body>
         <header><h1>fraud-server · live</h1><span id="status">connecting…</span><span id="model"></span>
         <span id="backlog"></span><span id="accounts"></span><span id="updated" class="muted"></span></header>
+        <form id="login" hidden style="margin:14px;padding:10px 14px;background:#fff;border-radius:6px">
+        <b id="login-why">Sign in as an analyst</b> <input id="login-user" placeholder="user" autocomplete="username">
+        <input id="login-password" type="password" placeholder="password" autocomplete="current-password">
+        <button>Sign in</button> <span id="login-error" class="DECLINE"></span></form>
         <main>
         <section><h2>Decisions per second</h2><div class="big" id="dps">–</div><svg id="chart-dps" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></section>
         <section><h2>Score latency (last 10 s, server side)</h2><div class="big" id="latency">–</div><svg id="chart-latency" viewBox="0 0 400 160" preserveAspectRatio="none"></svg></section>
@@ -55,9 +59,20 @@ extension AdminStaticContent {
           for(let i=0;i<counts.length;i++){ acc+=counts[i]; if(acc>=q*total) return i<bounds.length? bounds[i] : bounds[bounds.length-1]*2; } return null; }
         function us(s){ return s==null?'–':(s*1e6<1000? (s*1e6).toFixed(0)+' µs' : (s*1e3).toFixed(1)+' ms'); }
         let lastTypes=null, summary=null;
+        // With authentication on, the API answers 401/403 until the login below sets the fraud_token cookie.
+        async function api(url){ const r=await fetch(url,{credentials:'same-origin'});
+          if(r.status===401||r.status===403){ const f=document.getElementById('login'); f.hidden=false;
+            document.getElementById('login-why').textContent=r.status===403?'Your role cannot read this; sign in as an analyst':'Sign in as an analyst';
+            throw new Error('not signed in'); }
+          return r; }
+        document.getElementById('login').addEventListener('submit',async ev=>{ ev.preventDefault();
+          const r=await fetch('/api/v1/auth/login',{method:'POST',credentials:'same-origin',headers:{'content-type':'application/json'},
+            body:JSON.stringify({username:document.getElementById('login-user').value,password:document.getElementById('login-password').value})});
+          if(r.ok){ document.getElementById('login').hidden=true; document.getElementById('login-error').textContent=''; pollLive(); pollSummary(); }
+          else { document.getElementById('login-error').textContent=((await r.json()).error||{}).message||('HTTP '+r.status); } });
         async function pollLive(){
           try{
-            const live=await (await fetch('/api/v1/live')).json();
+            const live=await (await api('/api/v1/live')).json();
             const total=sum(live.decisions);
             if(prev){ const dt=(live.time_ms-prev.time_ms)/1000; const rate=dt>0?(total-sum(prev.decisions))/dt:0;
               history.dps.push(rate); if(history.dps.length>120) history.dps.shift();
@@ -88,14 +103,14 @@ extension AdminStaticContent {
         async function pollSummary(){
           try{
             const h=await (await fetch('/health')).json(); document.getElementById('status').textContent='health: '+h.status;
-            const r=await fetch('/api/v1/analytics/summary?window_minutes=60'); if(!r.ok){ return; }
+            const r=await api('/api/v1/analytics/summary?window_minutes=60'); if(!r.ok){ return; }
             summary=await r.json(); drawTypes();
             bars(document.getElementById('chart-amounts'),summary.amount_decades.map(d=>({label:'≥'+money(Math.pow(10,d.decade)),value:d.count})),'#1f6feb');
             const q=summary.amount_cents; document.getElementById('quantiles').textContent=q.p50==null?'':`p50 ${money(q.p50)} · p90 ${money(q.p90)} · p99 ${money(q.p99)} · max ${money(q.max)}`;
             bars(document.getElementById('chart-reasons'),summary.top_reasons.map(r=>({label:r.code,value:r.count})),'#c62828');
             const d=summary.by_decision; document.getElementById('decisions').textContent=`${fmt(d.APPROVE)} approve · ${fmt(d.REVIEW)} review · ${fmt(d.DECLINE)} decline`;
             const lq=summary.live_quality; document.getElementById('quality').textContent=lq.labelled? `labelled ${lq.labelled}: precision ${lq.precision??'–'} · recall ${lq.recall??'–'}` : 'no labelled decisions in the window';
-            const a=await (await fetch('/api/v1/analytics/fraud-alerts?limit=15')).json(); const tb=document.getElementById('alerts'); tb.innerHTML='';
+            const a=await (await api('/api/v1/analytics/fraud-alerts?limit=15')).json(); const tb=document.getElementById('alerts'); tb.innerHTML='';
             for(const it of a.items){ const tr=document.createElement('tr');
               const cells=[new Date(it.scored_at).toLocaleTimeString(), it.transaction_id, it.type, money(it.amount_cents), it.origin_account+' → '+it.destination_account, Number(it.risk_score).toFixed(3), it.decision, it.reasons.map(r=>r.code).join(', ')];
               cells.forEach((c,i)=>{ const td=document.createElement('td'); td.textContent=c; if(i===6) td.className=c; if(i===7) td.title=it.reasons.map(r=>r.detail).join('\n'); tr.appendChild(td); });

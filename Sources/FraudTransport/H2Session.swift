@@ -37,6 +37,13 @@ final class H2Session {
     private(set) var isDraining = false
     /// Count of RPCs answered, for the drain log.
     private(set) var completedCalls = 0
+    /// The client's address, for the authorizer's audit trail.
+    var peer = ""
+    /// The last `authorization` value granted on this connection, so that reusing a token costs a byte
+    /// comparison instead of a signature check: its bytes, the authorizer generation and its expiry.
+    private var grantedAuthorization: [UInt8] = []
+    private var grantedGeneration: UInt64 = 0
+    private var grantedUntil: Int64 = 0
 
     /// Creates the nghttp2 server session and queues our SETTINGS.
     init(service: any RPCService, configuration: TransportConfiguration) {
@@ -506,6 +513,15 @@ final class H2Session {
             if !bytesEqual(value, "identity") {
                 stream.unsupportedEncoding = String(decoding: value.prefix(64), as: UTF8.self)
             }
+        case 13 where bytesEqual(name, "authorization"):
+            guard let authorizer = configuration.authorizer else { break }
+            if !grantedAuthorization.isEmpty, grantedGeneration == authorizer.generation,
+                Int64(time(nil)) < grantedUntil, value.elementsEqual(grantedAuthorization)
+            {
+                stream.isAuthorized = true
+            } else {
+                stream.authorization = String(decoding: value.prefix(8192), as: UTF8.self)
+            }
         case 12 where bytesEqual(name, "grpc-timeout"):
             if let nanos = parseGRPCTimeout(value) {
                 stream.timeoutNanos = nanos
@@ -551,6 +567,22 @@ final class H2Session {
             } else if stream.method == .unknown {
                 stream.failure = Status(code: .unimplemented, message: "unknown method \(stream.unknownPath)")
             }
+        }
+        if stream.failure == nil, let authorizer = configuration.authorizer,
+            stream.method == .score || stream.method == .scoreStream, !stream.isAuthorized
+        {
+            let generation = authorizer.generation
+            switch authorizer.authorizeScoring(authorization: stream.authorization, peer: peer) {
+            case .granted(let until):
+                if let authorization = stream.authorization {
+                    grantedAuthorization = Array(authorization.utf8)
+                    grantedGeneration = generation
+                    grantedUntil = until
+                }
+            case .denied(let status):
+                stream.failure = status
+            }
+            stream.authorization = nil
         }
         if let timeout = stream.timeoutNanos, stream.failure == nil {
             stream.deadlineNanos = stream.startNanos &+ UInt64(timeout)

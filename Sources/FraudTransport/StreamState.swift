@@ -44,6 +44,10 @@ final class StreamState {
     var timeoutNanos: Int64?
     /// Absolute monotonic deadline derived from `timeoutNanos`.
     var deadlineNanos: UInt64?
+    /// The `authorization` header, kept only when the connection's cached grant did not cover it.
+    var authorization: String?
+    /// The connection's cached grant covers this call's `authorization` header.
+    var isAuthorized = false
     /// Header-list bytes seen so far (name + value + 32 per field, as RFC 9113 counts them).
     var headerListBytes = 0
     var deframer: MessageDeframer

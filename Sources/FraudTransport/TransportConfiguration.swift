@@ -24,6 +24,8 @@ public struct TransportConfiguration: Sendable {
     public var drainNoticeMilliseconds: Int64 = 100
     /// Told about every finished call (metrics); `nil` costs nothing.
     public var observer: (any RPCObserver)?
+    /// Checks `authorization` on Score/ScoreStream calls; `nil` = no authentication (local development).
+    public var authorizer: (any RPCAuthorizer)?
 
     public init() {}
 }
