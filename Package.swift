@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // C libraries, seen by Swift through module maps (system libraries take no Swift settings).
@@ -127,11 +129,23 @@ let package = Package(
         .target(name: "FraudModel", dependencies: ["FraudCore"]),
         .testTarget(name: "FraudModelTests", dependencies: ["FraudModel", "FraudCore"]),
 
-        // fraud-ctl: generate / train / evaluate. Wiring only.
+        // Tokens, users, login throttling and the audit trail. Synchronous and Sendable: verification runs on the
+        // event loops. jwt-kit parses and encodes JWTs; swift-crypto signs and verifies (ES256) and hashes passwords (scrypt).
+        .target(
+            name: "FraudAuth",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "FraudAuthTests", dependencies: ["FraudAuth"]),
+
+        // fraud-ctl: generate / train / evaluate; auth keys, users and tokens. Wiring only.
         .executableTarget(
             name: "FraudCtl",
             dependencies: [
-                "FraudModel", "FraudCore",
+                "FraudModel", "FraudCore", "FraudAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
