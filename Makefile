@@ -17,6 +17,8 @@ PYTHON ?= .venv/bin/python
 PORT ?= 50051
 SAMPLE ?= data/paysim_sample.csv
 SERVER_FLAGS ?=
+TLS ?= 0
+AUTH ?= on
 
 .PHONY: all deps build release test test-swift test-python proto check-proto run pg-start pg-stop bench bench-core bench-anchors clean
 
@@ -64,7 +66,7 @@ pg-stop:
 	@bash scripts/pg.sh stop
 
 run: release pg-start
-	@$(PG_ENV) && bash scripts/run.sh --port $(PORT) --sample $(SAMPLE) -- --postgres-url "$$FRAUD_PG_URL" $(SERVER_FLAGS)
+	@$(PG_ENV) && bash scripts/run.sh --port $(PORT) --sample $(SAMPLE) $(if $(filter 1,$(TLS)),--tls) --auth $(AUTH) -- --postgres-url "$$FRAUD_PG_URL" $(SERVER_FLAGS)
 
 bench: release pg-start
 	@$(PG_ENV) && bash scripts/bench.sh --postgres-url "$$FRAUD_PG_URL"
@@ -73,7 +75,7 @@ bench-core: release
 	.build/release/fraud-core-bench
 
 bench-anchors: release
-	bash ../shared/anchors/bench.sh --configs "lat mid high" --under-test '$(CURDIR)/.build/release/fraud-server --port {port} --journal-dir $(CURDIR)/var/bench/anchors-journal-{port}'
+	bash ../shared/anchors/bench.sh --configs "lat mid high" --under-test '$(CURDIR)/.build/release/fraud-server --auth off --port {port} --journal-dir $(CURDIR)/var/bench/anchors-journal-{port}'
 
 clean:
 	rm -rf .build

@@ -167,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "FraudServer",
             dependencies: [
-                "FraudTransport", "FraudCore", "FraudService", "FraudAdmin", "FraudTLS",
+                "FraudTransport", "FraudCore", "FraudService", "FraudAdmin", "FraudTLS", "FraudAuth", "FraudWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

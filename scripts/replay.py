@@ -94,6 +94,9 @@ def main():
     ap.add_argument("--id-prefix", default="paysim",
                     help="transaction_id prefix (default paysim; change it to score the rows again "
                          "instead of getting replayed answers)")
+    ap.add_argument("--token", default=os.environ.get("FRAUD_TOKEN"),
+                    help="bearer token (role scorer) sent as `authorization` metadata (default: $FRAUD_TOKEN)")
+    ap.add_argument("--tls-ca", help="PEM CA/certificate to verify the server with: connect over TLS")
     ap.add_argument("--connect-timeout", type=float, default=15.0, help="seconds to wait for the server")
     args = ap.parse_args()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends us quietly
@@ -113,7 +116,12 @@ def main():
             requests.append(req)
             frauds.append(info)
 
-    channel = grpc.insecure_channel(args.target)
+    if args.tls_ca:
+        with open(args.tls_ca, "rb") as f:
+            channel = grpc.secure_channel(args.target, grpc.ssl_channel_credentials(root_certificates=f.read()))
+    else:
+        channel = grpc.insecure_channel(args.target)
+    metadata = [("authorization", f"Bearer {args.token}")] if args.token else None
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
     except grpc.FutureTimeoutError:
@@ -129,7 +137,7 @@ def main():
     start = time.monotonic()
     n = 0
     try:
-        for n, resp in enumerate(score_stream(iter(requests)), 1):
+        for n, resp in enumerate(score_stream(iter(requests), metadata=metadata), 1):
             want = requests[n - 1].transaction.transaction_id
             if resp.transaction_id != want:
                 sys.exit(f"replay: answer {n} is for {resp.transaction_id!r}, expected {want!r} (out of order)")

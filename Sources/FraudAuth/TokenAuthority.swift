@@ -89,6 +89,11 @@ public final class TokenAuthority: Sendable {
         var deadline: Date
     }
 
+    private enum Lookup {
+        case hit(CachedPrincipal)
+        case miss(KeyRing, UInt64)
+    }
+
     private struct State {
         var ring: KeyRing
         /// Bumped by every reload, so a verification that raced a reload does not cache its result.
@@ -252,15 +257,21 @@ public final class TokenAuthority: Sendable {
             return .failure(AuthFailure(.malformed, "malformed token (too long)"))
         }
         let text = String(token)
-        let (ring, generation, hit): (KeyRing, UInt64, CachedPrincipal?) = state.withLock { state in
-            guard let entry = state.cache[text] else { return (state.ring, state.generation, nil) }
+        // A hit copies nothing but the entry: the key ring is only needed on a miss.
+        let lookup: Lookup = state.withLock { state in
+            guard let entry = state.cache[text] else { return .miss(state.ring, state.generation) }
             if entry.deadline <= now {
                 state.cache[text] = nil
             }
-            return (state.ring, state.generation, entry)
+            return .hit(entry)
         }
-        if let hit {
-            return hit.deadline > now ? .success(hit.principal) : .failure(AuthFailure(.expired, "token expired"))
+        let ring: KeyRing
+        let generation: UInt64
+        switch lookup {
+        case .hit(let entry):
+            return entry.deadline > now ? .success(entry.principal) : .failure(AuthFailure(.expired, "token expired"))
+        case .miss(let current, let currentGeneration):
+            (ring, generation) = (current, currentGeneration)
         }
         let result = check(text, ring: ring, now: now)
         if case .success(let principal) = result {

@@ -2,6 +2,7 @@ public import ArgumentParser
 import Dispatch
 import Foundation
 import FraudAdmin
+import FraudAuth
 import FraudCore
 public import FraudPersistence
 import FraudService
@@ -86,6 +87,27 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Flag(help: "Keep the admin port on cleartext HTTP even when --tls-cert is given.")
     var adminCleartext = false
 
+    @Option(help: "on: Score/ScoreStream need a scorer (or admin) JWT, analytics an analyst (or admin) one, /metrics admin; off: everything open (local development only, logged loudly).")
+    var auth: AuthMode = .on
+
+    @Option(help: "Key directory for JWTs (ES256 keys, <kid>.pem / <kid>.pub.pem; see fraud-ctl auth gen-key). Re-read on SIGHUP.")
+    var jwtKeys: String?
+
+    @Option(help: "Users file for POST /api/v1/auth/login (JSON lines with scrypt hashes; fraud-ctl auth add-user). Re-read on SIGHUP.")
+    var users: String?
+
+    @Option(help: "Append-only JSON-lines audit trail of logins, failures, denials and key reloads.")
+    var auditLog = "var/audit.jsonl"
+
+    @Option(help: "The iss claim tokens must carry (and issued tokens get).")
+    var jwtIssuer = TokenAuthority.Configuration().issuer
+
+    @Option(help: "The aud claim tokens must carry (and issued tokens get).")
+    var jwtAudience = TokenAuthority.Configuration().audience
+
+    @Option(help: "Lifetime of tokens issued by the login endpoint, in seconds.")
+    var tokenTTL = 3600
+
     func run() async throws {
         var logger = Logger(label: "fraud-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -146,6 +168,8 @@ struct FraudServerCommand: AsyncParsableCommand {
         transport.maxConcurrentStreams = maxConcurrentStreams
 
         let (rpcTLS, adminTLS) = try makeTLSContexts(logger: logger)
+        let access = try makeAccessControl(logger: logger)
+        transport.authorizer = access
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let server = try await GRPCServer.start(
             host: host,
@@ -176,7 +200,8 @@ struct FraudServerCommand: AsyncParsableCommand {
                 service: service,
                 decisionLog: decisionLog,
                 metrics: metrics,
-                analytics: analytics
+                analytics: analytics,
+                access: access
             )
             // Scoring matters more than the admin port: a taken port is logged, not fatal.
             do {
@@ -210,7 +235,16 @@ struct FraudServerCommand: AsyncParsableCommand {
             }
         }
 
+        let reloadLogger = logger
+        let reloader = access.map { access in
+            Self.onSIGHUP { reloadLogger.notice("SIGHUP: \(access.reload())") }
+        }
+        let auditFlusher = access.map { access in Task { await access.audit.run() } }
+
         let signal = await Self.waitForTerminationSignal()
+        reloader?.cancel()
+        auditFlusher?.cancel()
+        access?.audit.flush()
         healthPoller.cancel()
         logger.info("received \(signal); draining in-flight calls", metadata: ["connections": "\(server.connectionCount)"])
         service.beginDraining()
@@ -229,6 +263,51 @@ struct FraudServerCommand: AsyncParsableCommand {
             "decision log closed",
             metadata: ["appended": "\(stats.appended)", "committed": "\(stats.committed)", "backlog": "\(stats.backlog)"]
         )
+    }
+
+    /// The authentication set-up, or `nil` with `--auth off`.
+    private func makeAccessControl(logger: Logger) throws -> ServerAccessControl? {
+        guard auth == .on else {
+            for line in [
+                "AUTHENTICATION IS OFF (--auth off): anyone who reaches the ports may score and read every decision",
+                "use --auth on with --jwt-keys (and --users) outside local development",
+            ] {
+                logger.warning("\(line)")
+            }
+            return nil
+        }
+        guard let jwtKeys else {
+            throw ValidationError(
+                "authentication is on by default: give --jwt-keys DIR (and --users FILE for logins; scripts/dev-auth.sh makes throw-away ones), or --auth off for local development"
+            )
+        }
+        let authority = try TokenAuthority(
+            keyDirectory: jwtKeys,
+            configuration: TokenAuthority.Configuration(issuer: jwtIssuer, audience: jwtAudience)
+        )
+        let directory = try users.map { path throws(AuthFailure) in try UserDirectory(path: path) }
+        try FileManager.default.createDirectory(
+            atPath: (auditLog as NSString).deletingLastPathComponent.isEmpty ? "." : (auditLog as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
+        let audit = try AuditLog(path: auditLog)
+        logger.info(
+            "authentication on",
+            metadata: [
+                "keys": "\(authority.keySet)", "users": "\(directory?.count ?? 0)", "audit_log": "\(auditLog)",
+                "issuer": "\(jwtIssuer)", "audience": "\(jwtAudience)",
+            ]
+        )
+        return ServerAccessControl(authority: authority, users: directory, audit: audit, tokenLifetime: TimeInterval(tokenTTL))
+    }
+
+    /// Runs `body` on every SIGHUP until the returned source is cancelled.
+    private static func onSIGHUP(_ body: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "fraud-server.sighup"))
+        source.setEventHandler(handler: body)
+        source.resume()
+        return source
     }
 
     /// Makes a TLS handler per connection, or `nil` for cleartext.
@@ -302,3 +381,9 @@ private final class SignalOnce: @unchecked Sendable {
 }
 
 extension Durability: ExpressibleByArgument {}
+
+/// `--auth on|off`.
+enum AuthMode: String, ExpressibleByArgument, Sendable {
+    case on
+    case off
+}

@@ -25,14 +25,14 @@ private struct EchoService: RPCService {
 }
 
 /// Client and server sessions wired back to back in memory: every byte one produces, the other receives.
-private final class Pair {
+final class Pair {
     let client = H2ClientSession()
     let server: H2Session
     var responses: [H2Response] = []
     var serverFailed = false
 
-    init(configuration: TransportConfiguration = .init()) {
-        server = H2Session(service: EchoService(), configuration: configuration)
+    init(configuration: TransportConfiguration = .init(), service: any RPCService = EchoService()) {
+        server = H2Session(service: service, configuration: configuration)
         client.onResponse = { [unowned self] in self.responses.append($0) }
     }
 
@@ -58,9 +58,9 @@ private final class Pair {
     }
 }
 
-private let grpcHeaders = [("content-type", "application/grpc"), ("te", "trailers")]
+let grpcHeaders = [("content-type", "application/grpc"), ("te", "trailers")]
 
-private func framedRequest(id: String, amount: Int64 = 500) -> [UInt8] {
+func framedRequest(id: String, amount: Int64 = 500) -> [UInt8] {
     var body: [UInt8] = []
     ScoreRequest(
         transaction: RawTransaction(transactionID: id, step: 1, typeRawValue: 1, amountCents: amount,

@@ -227,6 +227,9 @@ class ServerProcess:
         # FRAUD_PG_URL set (make test does) decisions also go to the real PostgreSQL.
         if "--journal-dir" not in extra:
             cmd += ["--journal-dir", f"{self.log_path}.journal"]
+        # Authentication is on by default in fraud-server; suites that do not test it run with it off.
+        if "--auth" not in extra and "--jwt-keys" not in extra:
+            cmd += ["--auth", "off"]
         if "--postgres-url" not in extra and os.environ.get("FRAUD_PG_URL"):
             cmd += ["--postgres-url", os.environ["FRAUD_PG_URL"]]
         self._log = open(self.log_path, "ab")

@@ -1,0 +1,112 @@
+import FraudCore
+import FraudWire
+import Synchronization
+import Testing
+
+@testable import FraudTransport
+
+/// Counts scoring calls, so a test can tell that a refused call did no scoring work.
+private final class CountingService: RPCService {
+    let calls = Atomic<Int>(0)
+
+    func score(_ request: ScoreRequest, receivedAtNanos: UInt64) -> ScoreReply {
+        calls.add(1, ordering: .relaxed)
+        let assessment = Assessment(riskScore: 0, decision: .approve, reasons: [], modelVersion: "test")
+        return .decided(
+            transactionID: request.transaction?.transactionID ?? "", assessment: assessment, replayed: false,
+            serverTimeMicros: 0)
+    }
+
+    func servingStatus(of service: String) -> ServingStatus? { .serving }
+}
+
+/// Grants `Bearer good` (until far in the future), refuses `Bearer reader` as the wrong role and anything
+/// else as unauthenticated; counts how often it was asked.
+private final class TableAuthorizer: RPCAuthorizer {
+    let checks = Atomic<Int>(0)
+    let generationValue = Atomic<UInt64>(0)
+    var generation: UInt64 { generationValue.load(ordering: .relaxed) }
+
+    func authorizeScoring(authorization: String?, peer: String) -> RPCGrant {
+        checks.add(1, ordering: .relaxed)
+        switch authorization {
+        case "Bearer good": return .granted(untilUnixSeconds: Int64.max)
+        case "Bearer reader": return .denied(Status(code: .permissionDenied, message: "role 'analyst' may not score"))
+        case nil: return .denied(Status(code: .unauthenticated, message: "missing bearer token"))
+        default: return .denied(Status(code: .unauthenticated, message: "bad signature"))
+        }
+    }
+}
+
+@Suite("RPC authorization (in memory)")
+struct AuthorizerTests {
+    private func setUp() -> (Pair, CountingService, TableAuthorizer) {
+        let service = CountingService()
+        let authorizer = TableAuthorizer()
+        var configuration = TransportConfiguration()
+        configuration.authorizer = authorizer
+        return (Pair(configuration: configuration, service: service), service, authorizer)
+    }
+
+    private func status(_ response: H2Response) -> String? {
+        (response.trailers + response.headers).first { $0.name == "grpc-status" }?.value
+    }
+
+    @Test("no token, a bad token and the wrong role are refused before any scoring work")
+    func refusals() throws {
+        let (pair, service, _) = setUp()
+        let cases: [([(String, String)], String)] = [
+            ([], "16"),
+            ([("authorization", "Bearer forged")], "16"),
+            ([("authorization", "Bearer reader")], "7"),
+        ]
+        for (extra, _) in cases {
+            pair.client.submitRequest(path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + extra, body: framedRequest(id: "t"))
+        }
+        pair.run()
+        #expect(pair.responses.count == cases.count)
+        #expect(pair.responses.map(status).sorted { ($0 ?? "") < ($1 ?? "") } == cases.map(\.1).sorted())
+        #expect(service.calls.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("health stays open without a token")
+    func healthOpen() throws {
+        let (pair, _, authorizer) = setUp()
+        let body: [UInt8] = [0, 0, 0, 0, 0]  // an empty HealthCheckRequest: service ""
+        pair.client.submitRequest(path: "/grpc.health.v1.Health/Check", headers: grpcHeaders, body: body)
+        pair.run()
+        #expect(pair.responses.first.flatMap(status) == "0")
+        #expect(authorizer.checks.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("a granted token is checked once per connection, again after the authorizer's generation changes")
+    func grantCache() throws {
+        let (pair, service, authorizer) = setUp()
+        for index in 0..<20 {
+            pair.client.submitRequest(
+                path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],
+                body: framedRequest(id: "t-\(index)"))
+        }
+        pair.run()
+        #expect(pair.responses.count == 20)
+        #expect(pair.responses.allSatisfy { status($0) == "0" })
+        #expect(service.calls.load(ordering: .relaxed) == 20)
+        let checksBefore = authorizer.checks.load(ordering: .relaxed)
+        #expect(checksBefore == 1)
+
+        authorizer.generationValue.add(1, ordering: .relaxed)  // keys reloaded
+        pair.client.submitRequest(
+            path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],
+            body: framedRequest(id: "t-after"))
+        pair.run()
+        #expect(authorizer.checks.load(ordering: .relaxed) == checksBefore + 1)
+
+        // A different token on the same connection is checked on its own.
+        pair.client.submitRequest(
+            path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer forged")],
+            body: framedRequest(id: "t-forged"))
+        pair.run()
+        #expect(pair.responses.last.flatMap(status) == "16")
+        #expect(service.calls.load(ordering: .relaxed) == 21)
+    }
+}

@@ -1,0 +1,283 @@
+"""Authentication and roles end to end: JWT (ES256) on the RPC (`authorization` metadata) and the admin port
+(401/403), the negative token corpus, the role matrix, login with throttling, key rotation on SIGHUP without a
+restart, and the audit trail.
+
+Keys, users and tokens come from `fraud-ctl auth` (FRAUD_CTL_BIN, default .build/debug/fraud-ctl); bad tokens
+from its hidden `auth forge --kind K`.
+"""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+
+import grpc
+import pytest
+
+import support
+from support import small_payment, txid
+
+PASSWORDS = {"alice": ("admin", "alice-s3cret-pw"), "ana": ("analyst", "ana-s3cret-pw"), "sam": ("scorer", "sam-s3cret-pw")}
+FORGED = ["none", "hs256-pubkey", "expired", "nbf-future", "wrong-aud", "wrong-iss", "unknown-kid", "bad-signature",
+          "truncated", "garbage"]
+
+
+def ctl_binary():
+    path = os.environ.get("FRAUD_CTL_BIN", ".build/debug/fraud-ctl")
+    path = path if os.path.isabs(path) else os.path.join(support.ROOT, path)
+    assert os.access(path, os.X_OK), f"{path} not built (swift build)"
+    return path
+
+
+def ctl(*args, env=None):
+    out = subprocess.run([ctl_binary(), "auth", *args], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **(env or {})})
+    assert out.returncode == 0, f"fraud-ctl auth {' '.join(args)}: {out.stderr}"
+    return out.stdout.strip()
+
+
+def make_auth_dir(d):
+    keys = d / "keys"
+    ctl("gen-key", "--dir", str(keys), "--kid", "k1")
+    users = d / "users.jsonl"
+    for name, (role, password) in PASSWORDS.items():
+        ctl("add-user", "--users", str(users), "--name", name, "--role", role, "--password-env", "PW",
+            env={"PW": password})
+    return keys, users
+
+
+def token(keys, role, sub=None):
+    return ctl("token", "--jwt-keys", str(keys), "--sub", sub or f"test-{role}", "--role", role, "--ttl", "600")
+
+
+class AuthServer:
+    def __init__(self, tmp, keys, users, extra=()):
+        self.admin_port = support.free_port()
+        self.audit = tmp / "audit.jsonl"
+        args = ["--jwt-keys", str(keys), "--users", str(users), "--audit-log", str(self.audit),
+                "--admin-port", str(self.admin_port), *extra]
+        self.proc = support.ServerProcess(str(tmp / "fraud-server.log"), args=args)
+        try:
+            self.proc.start()
+        except RuntimeError as e:
+            pytest.fail(str(e), pytrace=False)
+        self.target = self.proc.target
+
+    def http(self, method, path, token=None, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
+        h = dict(headers or {})
+        if token is not None:
+            h["authorization"] = f"Bearer {token}"
+        if body is not None:
+            h["content-type"] = "application/json"
+            body = json.dumps(body)
+        conn.request(method, path, body=body, headers=h)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, data, resp
+
+    def audit_records(self):
+        if not self.audit.exists():
+            return []
+        return [json.loads(line) for line in self.audit.read_text().splitlines() if line.strip()]
+
+    def wait_audit(self, predicate, what):
+        """The audit lines once one matches (the log is flushed every second or so)."""
+        deadline = time.monotonic() + 15
+        lines = []
+        while time.monotonic() < deadline:
+            lines = self.audit_records()
+            if any(predicate(line) for line in lines):
+                return lines
+            time.sleep(0.2)
+        raise AssertionError(f"no audit line for {what}; got {lines[-10:]}")
+
+    def stop(self):
+        assert self.proc.stop() == 0, support.tail(self.proc.log_path)
+
+
+@pytest.fixture(scope="module")
+def auth(tmp_path_factory):
+    d = tmp_path_factory.mktemp("auth")
+    keys, users = make_auth_dir(d)
+    server = AuthServer(d, keys, users)
+    server.keys = keys
+    server.tokens = {role: token(keys, role) for role in ("admin", "analyst", "scorer")}
+    yield server
+    server.stop()
+
+
+def score(target, request, token=None):
+    metadata = [("authorization", f"Bearer {token}")] if token is not None else None
+    with grpc.insecure_channel(target) as ch:
+        return support.stub(ch).Score(request, timeout=10, metadata=metadata)
+
+
+# ---------------------------------------------------------------- RPC
+def test_scorer_and_admin_tokens_may_score(auth):
+    for role in ("scorer", "admin"):
+        reply = score(auth.target, small_payment(txid(f"auth-ok-{role}")), auth.tokens[role])
+        assert reply.transaction_id == txid(f"auth-ok-{role}")
+
+
+def test_health_stays_open(auth):
+    with grpc.insecure_channel(auth.target) as ch:
+        resp = support.health_pb2_grpc.HealthStub(ch).Check(support.health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert resp.status == support.health_pb2.HealthCheckResponse.SERVING
+    status, _, _ = auth.http("GET", "/health")
+    assert status == 200
+
+
+def test_missing_token_is_unauthenticated(auth):
+    with pytest.raises(grpc.RpcError) as info:
+        score(auth.target, small_payment(txid("auth-none")))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "token" in info.value.details().lower()
+
+
+def test_analyst_may_not_score(auth):
+    with pytest.raises(grpc.RpcError) as info:
+        score(auth.target, small_payment(txid("auth-analyst")), auth.tokens["analyst"])
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "analyst" in info.value.details()
+
+
+@pytest.mark.parametrize("kind", FORGED)
+def test_forged_token_is_unauthenticated_and_scores_nothing(auth, kind):
+    bad = ctl("forge", "--jwt-keys", str(auth.keys), "--kind", kind)
+    request = small_payment(txid(f"auth-forged-{kind}"))
+    with pytest.raises(grpc.RpcError) as info:
+        score(auth.target, request, bad)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED, kind
+    if len(bad) > 8:
+        assert bad not in info.value.details()
+    # No scoring work was done: the same id scored now with a good token is a first decision, not a replay.
+    reply = score(auth.target, request, auth.tokens["scorer"])
+    assert not reply.replayed, f"{kind}: the refused call was scored"
+    # The HTTP side refuses the same token with 401.
+    status, body, resp = auth.http("GET", "/api/v1/analytics/summary", bad)
+    assert status == 401, (kind, body)
+    assert resp.getheader("www-authenticate", "").startswith("Bearer")
+
+
+def test_stream_needs_a_token_too(auth):
+    with grpc.insecure_channel(auth.target) as ch:
+        call = ch.stream_stream("/fraud.v1.FraudScoring/ScoreStream",
+                                request_serializer=support.pb.ScoreRequest.SerializeToString,
+                                response_deserializer=support.pb.ScoreResponse.FromString)
+        with pytest.raises(grpc.RpcError) as info:
+            list(call(iter([small_payment(txid("auth-stream"))]), timeout=10))
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        answers = list(call(iter([small_payment(txid("auth-stream"))]), timeout=10,
+                            metadata=[("authorization", f"Bearer {auth.tokens['scorer']}")]))
+        assert [a.transaction_id for a in answers] == [txid("auth-stream")]
+        assert not answers[0].replayed
+
+
+# ---------------------------------------------------------------- HTTP role matrix
+ENDPOINTS = {
+    # path: the lowest role that may read it (None = open)
+    "/health": None,
+    "/openapi.json": None,
+    "/docs": None,
+    "/dashboard": None,
+    "/metrics": "admin",
+    "/api/v1/live": "analyst",
+    "/api/v1/analytics/transactions?limit=1": "analyst",
+    "/api/v1/analytics/fraud-alerts?limit=1": "analyst",
+    "/api/v1/analytics/summary": "analyst",
+    "/api/v1/analytics/accounts/C1305486145": "analyst",
+}
+RANK = {None: 0, "scorer": 1, "analyst": 2, "admin": 3}
+
+
+@pytest.mark.parametrize("path", list(ENDPOINTS))
+@pytest.mark.parametrize("role", [None, "scorer", "analyst", "admin"])
+def test_role_matrix(auth, path, role):
+    need = ENDPOINTS[path]
+    status, body, _ = auth.http("GET", path, auth.tokens[role] if role else None)
+    if need is None:
+        assert status == 200, (path, role, body)
+    elif role is None:
+        assert status == 401, (path, role, body)
+    elif role == "admin" or (need == "analyst" and role == "analyst"):
+        assert status not in (401, 403), (path, role, status, body)
+    else:
+        assert status == 403, (path, role, status, body)
+
+
+# ---------------------------------------------------------------- login, throttling, audit
+def test_login_issues_a_working_token(auth):
+    status, body, resp = auth.http("POST", "/api/v1/auth/login", body={"username": "ana", "password": PASSWORDS["ana"][1]})
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["token_type"] == "Bearer" and answer["role"] == "analyst" and answer["expires_in"] > 0
+    assert "HttpOnly" in resp.getheader("set-cookie", "")
+    status, _, _ = auth.http("GET", "/api/v1/live", answer["access_token"])
+    assert status == 200
+    # ... and the cookie works like the header (the dashboard relies on it).
+    status, _, _ = auth.http("GET", "/api/v1/live", headers={"cookie": f"fraud_token={answer['access_token']}"})
+    assert status == 200
+
+
+def test_login_rejects_bad_credentials_alike(auth):
+    wrong = auth.http("POST", "/api/v1/auth/login", body={"username": "ana", "password": "nope"})
+    unknown = auth.http("POST", "/api/v1/auth/login", body={"username": "nobody-here", "password": "nope"})
+    assert wrong[0] == unknown[0] == 401
+    assert json.loads(wrong[1]) == json.loads(unknown[1])  # no user enumeration
+    bad = auth.http("POST", "/api/v1/auth/login", body={"username": "ana"})
+    assert bad[0] == 400 and b"password" in bad[1]
+
+
+def test_repeated_failures_are_throttled_and_logged(auth):
+    statuses = [auth.http("POST", "/api/v1/auth/login", body={"username": "sam", "password": f"guess-{i}"})[0]
+                for i in range(12)]
+    assert statuses[0] == 401
+    assert 429 in statuses, statuses
+    lines = auth.wait_audit(lambda l: l["event"] == "login_throttled", "throttled login")
+    assert any(l["event"] == "login_failed" and l.get("subject") == "sam" for l in lines)
+
+
+def test_audit_trail_records_denials_without_secrets(auth):
+    auth.http("GET", "/metrics", auth.tokens["analyst"])
+    with pytest.raises(grpc.RpcError):
+        score(auth.target, small_payment(txid("auth-audit")), auth.tokens["analyst"])
+    lines = auth.wait_audit(lambda l: l["event"] == "access_denied" and "Score" in (l.get("resource") or ""),
+                            "RPC access_denied")
+    assert any(l["event"] == "access_denied" and l.get("resource", "").endswith("/metrics") for l in lines)
+    assert all({"time", "event", "outcome"} <= set(l) for l in lines)
+    text = auth.audit.read_text()
+    for secret in list(auth.tokens.values()) + [pw for _, pw in PASSWORDS.values()]:
+        assert secret not in text
+
+
+# ---------------------------------------------------------------- key rotation
+def test_key_rotation_on_sighup_without_restart(tmp_path):
+    keys, users = make_auth_dir(tmp_path)
+    old = token(keys, "scorer", "rot-old")
+    server = AuthServer(tmp_path, keys, users)
+    try:
+        pid = server.proc.proc.pid
+        assert score(server.target, small_payment(txid("rot-1")), old).transaction_id
+        ctl("gen-key", "--dir", str(keys), "--kid", "k2")  # sorts last: signs new tokens
+        new = token(keys, "scorer", "rot-new")
+        os.kill(pid, signal.SIGHUP)
+        server.wait_audit(lambda l: l["event"] == "keys_reloaded", "first reload")
+        # Overlap: both keys verify.
+        assert score(server.target, small_payment(txid("rot-2")), old).transaction_id
+        assert score(server.target, small_payment(txid("rot-3")), new).transaction_id
+        for path in keys.glob("k1*"):
+            path.unlink()
+        reloads = sum(1 for l in server.audit_records() if l["event"] == "keys_reloaded")
+        os.kill(pid, signal.SIGHUP)
+        server.wait_audit(lambda _: sum(1 for l in server.audit_records() if l["event"] == "keys_reloaded") > reloads,
+                          "second reload")
+        with pytest.raises(grpc.RpcError) as info:
+            score(server.target, small_payment(txid("rot-4")), old)
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert score(server.target, small_payment(txid("rot-5")), new).transaction_id
+        assert server.proc.proc.pid == pid and server.proc.proc.poll() is None  # same process throughout
+    finally:
+        server.stop()

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make bench-tls: Score throughput over TLS + JWT vs cleartext without auth, in the same run.
+#
+# Two release fraud-servers side by side (journal only, admin port off):
+#   plain  --auth off, h2c
+#   secure --tls-cert/--tls-key (throw-away self-signed P-256 certificate), --auth on with a fresh ES256 key,
+#          one scorer user; h2load sends `authorization: Bearer <token>` on every request
+# h2load (the same prebuilt Score request, one TLS connection per client reused for every request) runs
+# alternately against each, ROUNDS times; the report gives each round and the median ratio secure/plain.
+#
+# Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SWIFT=${SWIFT:-swift}
+SCRATCH=${SCRATCH:-.build}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-4}
+STREAMS=${STREAMS:-32}
+OUT=${OUT:-var/bench-tls}
+BIN=$SCRATCH/release
+log() { echo "bench-tls: $*" >&2; }
+command -v h2load >/dev/null || { log "h2load not found (apt-get install nghttp2-client)"; exit 1; }
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+    for product in fraud-server fraud-loadgen fraud-ctl; do
+        log "building $product (release)"
+        "$SWIFT" build -c release --scratch-path "$SCRATCH" --product "$product" >&2
+    done
+fi
+rm -rf "$OUT"
+mkdir -p "$OUT/keys"
+
+log "throw-away certificate, signing key, scorer user and token"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$OUT/tls.key" -out "$OUT/tls.pem" \
+    -days 1 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+"$BIN/fraud-ctl" auth gen-key --dir "$OUT/keys" --kid bench >/dev/null
+BENCH_PASSWORD=$(head -c 18 /dev/urandom | base64) \
+    "$BIN/fraud-ctl" auth add-user --users "$OUT/users.json" --name bench --role scorer --password-env BENCH_PASSWORD >/dev/null
+TOKEN=$("$BIN/fraud-ctl" auth token --jwt-keys "$OUT/keys" --sub bench --role scorer --ttl 3600)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PLAIN_PORT=$(free_port)
+SECURE_PORT=$(free_port)
+"$BIN/fraud-server" --host 127.0.0.1 --port "$PLAIN_PORT" --admin-port -1 --journal-dir "$OUT/journal-plain" \
+    --auth off >"$OUT/plain.log" 2>&1 &
+PLAIN_PID=$!
+"$BIN/fraud-server" --host 127.0.0.1 --port "$SECURE_PORT" --admin-port -1 --journal-dir "$OUT/journal-secure" \
+    --tls-cert "$OUT/tls.pem" --tls-key "$OUT/tls.key" --jwt-keys "$OUT/keys" --users "$OUT/users.json" \
+    --audit-log "$OUT/audit.jsonl" >"$OUT/secure.log" 2>&1 &
+SECURE_PID=$!
+trap 'kill -TERM $PLAIN_PID $SECURE_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for log_file in "$OUT/plain.log" "$OUT/secure.log"; do
+    for _ in $(seq 1 100); do grep -q '^listening on' "$log_file" && break; sleep 0.1; done
+    grep -q '^listening on' "$log_file" || { log "server did not start: $log_file"; cat "$log_file" >&2; exit 1; }
+done
+
+"$BIN/fraud-loadgen" --write-request "$OUT/request.bin" --run-id "tls$$" >/dev/null
+
+run_h2load() {  # url, extra header args...; prints req/s and checks that every request succeeded
+    local url=$1; shift
+    local out
+    out=$(h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
+        -H 'content-type: application/grpc' -H 'te: trailers' "$@" -d "$OUT/request.bin" "$url" 2>&1)
+    echo "$out" >>"$OUT/h2load.txt"
+    local failed
+    failed=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p')
+    [ "$failed" = "0 0" ] || { log "h2load reported failures ($failed): see $OUT/h2load.txt"; exit 1; }
+    echo "$out" | sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p'
+}
+
+# A wrong token must fail (so the secure numbers below are authenticated calls, not refusals).
+denied=$(h2load -n 10 -c 1 -H 'content-type: application/grpc' -H 'te: trailers' -H 'authorization: Bearer x.y.z' \
+    -d "$OUT/request.bin" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" 2>&1 | sed -n 's/.*(\([0-9]*\)) data.*/\1/p')
+log "a bad token gets DATA bytes: ${denied:-?} (0 = every call refused before scoring)"
+
+printf '| round | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio |\n|---|---|---|---|\n'
+ratios=()
+for round in $(seq 1 "$ROUNDS"); do
+    log "round $round/$ROUNDS"
+    plain=$(run_h2load "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score")
+    secure=$(run_h2load "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" -H "authorization: Bearer $TOKEN")
+    ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
+    ratios+=("$ratio")
+    printf '| %s | %.0f | %.0f | %s |\n' "$round" "$plain" "$secure" "$ratio"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+echo
+echo "median TLS+JWT / cleartext throughput: $median ($CONNECTIONS connections x $STREAMS streams, h2load -t 1, ${DURATION}s rounds; $(nproc) cores; $(date -u +%F))"
