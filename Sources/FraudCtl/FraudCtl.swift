@@ -1,12 +1,15 @@
 import ArgumentParser
 
-/// fraud-ctl: offline model work — generate PaySim-compatible data, measure it, train and evaluate models.
+/// fraud-ctl: offline model work — generate PaySim-compatible data, measure it, train and evaluate models —
+/// and authentication set-up (keys, users, tokens).
 @main
 struct FraudCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud-ctl",
-        abstract: "Generate PaySim-compatible data, train and evaluate the fraud model.",
-        subcommands: [GenerateCommand.self, StatsCommand.self, TrainCommand.self, EvaluateCommand.self]
+        abstract: "Generate PaySim-compatible data, train and evaluate the fraud model; manage auth keys, users and tokens.",
+        subcommands: [
+            GenerateCommand.self, StatsCommand.self, TrainCommand.self, EvaluateCommand.self, AuthCommand.self,
+        ]
     )
 }
 
