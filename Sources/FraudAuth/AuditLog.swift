@@ -135,7 +135,8 @@ public final class AuditLog: Sendable {
             case "\r": line += "\\r"
             case "\t": line += "\\t"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value):
-                line += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                line +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                     + String(scalar.value, radix: 16)
             default: line.unicodeScalars.append(scalar)
             }

@@ -76,7 +76,9 @@ struct KeyRing: Sendable {
                 if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                     let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0
                 {
-                    warnings.append("\(path): private key is accessible to group/others (mode \(String(mode, radix: 8)))")
+                    warnings.append(
+                        "\(path): private key is accessible to group/others (mode \(String(mode, radix: 8)))"
+                    )
                 }
             }
         }

@@ -26,7 +26,12 @@ public enum SigningKeyFiles {
         let key = P256.Signing.PrivateKey()
         let privatePath = (directory as NSString).appendingPathComponent("\(keyID).pem")
         let publicPath = (directory as NSString).appendingPathComponent("\(keyID).pub.pem")
-        try FileIO.writeFile(Array((key.pemRepresentation + "\n").utf8), to: privatePath, mode: 0o600, replacing: replacing)
+        try FileIO.writeFile(
+            Array((key.pemRepresentation + "\n").utf8),
+            to: privatePath,
+            mode: 0o600,
+            replacing: replacing
+        )
         try FileIO.writeFile(
             Array((key.publicKey.pemRepresentation + "\n").utf8),
             to: publicPath,

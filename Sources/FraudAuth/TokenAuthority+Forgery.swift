@@ -98,9 +98,13 @@ extension TokenAuthority {
             let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: secret)
             return Self.append(signature: Array(mac), to: input)
         case .expired:
-            return try signedWithOurKey(claims(from: now.addingTimeInterval(-7200), lifetime: 3600, issuer: issuer, audience: audience))
+            return try signedWithOurKey(
+                claims(from: now.addingTimeInterval(-7200), lifetime: 3600, issuer: issuer, audience: audience)
+            )
         case .notYetValid:
-            return try signedWithOurKey(claims(from: now.addingTimeInterval(3600), lifetime: 3600, issuer: issuer, audience: audience))
+            return try signedWithOurKey(
+                claims(from: now.addingTimeInterval(3600), lifetime: 3600, issuer: issuer, audience: audience)
+            )
         case .wrongAudience:
             return try signedWithOurKey(claims(from: now, lifetime: 3600, issuer: issuer, audience: "someone-else"))
         case .wrongIssuer:

@@ -123,7 +123,10 @@ public final class UserDirectory: Sendable {
         var users: [String: (user: User, hash: PasswordHash)] = [:]
         for record in records {
             guard isValidName(record.name) else {
-                throw AuthFailure(.configuration, "\(source): invalid user name (1-128 printable characters, no spaces)")
+                throw AuthFailure(
+                    .configuration,
+                    "\(source): invalid user name (1-128 printable characters, no spaces)"
+                )
             }
             guard users[record.name] == nil else {
                 throw AuthFailure(.configuration, "\(source): user '\(record.name)' appears twice")
@@ -194,7 +197,9 @@ public final class UserDirectory: Sendable {
         _ = try PasswordHash(parsing: record.passwordHash)
         var records = try FileManager.default.fileExists(atPath: path) ? readRecords(path: path) : []
         if let index = records.firstIndex(where: { $0.name == record.name }) {
-            guard replacing else { throw AuthFailure(.configuration, "user '\(record.name)' already exists in \(path)") }
+            guard replacing else {
+                throw AuthFailure(.configuration, "user '\(record.name)' already exists in \(path)")
+            }
             records[index] = record
         } else {
             records.append(record)

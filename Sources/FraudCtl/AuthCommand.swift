@@ -1,6 +1,6 @@
 import ArgumentParser
-import FraudAuth
 import Foundation
+import FraudAuth
 
 /// `fraud-ctl auth …`: signing keys, users and tokens for the server's `--jwt-keys` and `--users`.
 struct AuthCommand: ParsableCommand {
@@ -8,7 +8,7 @@ struct AuthCommand: ParsableCommand {
         commandName: "auth",
         abstract: "Create signing keys, users and tokens for fraud-server's authentication.",
         subcommands: [
-            HashPassword.self, AddUser.self, GenKey.self, Token.self, Verify.self, Forge.self,
+            HashPassword.self, AddUser.self, GenKey.self, Token.self, Verify.self, Forge.self, Bench.self,
         ]
     )
 
@@ -16,7 +16,8 @@ struct AuthCommand: ParsableCommand {
     struct HashPassword: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "hash-password",
-            abstract: "Read a password from stdin (first line) and print its scrypt hash ($scrypt$ln=..,r=8,p=1$salt$hash)."
+            abstract:
+                "Read a password from stdin (first line) and print its scrypt hash ($scrypt$ln=..,r=8,p=1$salt$hash)."
         )
 
         @Option(help: "log2 of scrypt's N (10-20); 15 = 32 MiB, ~0.1 s.")
@@ -129,7 +130,9 @@ struct AuthCommand: ParsableCommand {
             let token = self.token ?? readLine(strippingNewline: true) ?? ""
             switch try keys.makeAuthority().verify(token) {
             case .success(let principal):
-                print("ok sub=\(principal.subject) role=\(principal.role.rawValue) kid=\(principal.keyID) exp=\(Int(principal.expiresAt.timeIntervalSince1970))")
+                print(
+                    "ok sub=\(principal.subject) role=\(principal.role.rawValue) kid=\(principal.keyID) exp=\(Int(principal.expiresAt.timeIntervalSince1970))"
+                )
             case .failure(let failure):
                 print("refused (\(failure.code)): \(failure.message)")
                 throw ExitCode.failure
@@ -169,6 +172,49 @@ struct AuthCommand: ParsableCommand {
             }
             let authority = try keys.makeAuthority()
             print(try authority.forge(forged, subject: sub, role: try parseRole(role)))
+        }
+    }
+
+    /// `fraud-ctl auth bench`: the cost of verifying (cached and uncached) and issuing tokens (hidden).
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench",
+            abstract: "Time token verification (cache hit and miss) and issuing on one thread.",
+            shouldDisplay: false
+        )
+
+        @OptionGroup var keys: KeyOptions
+
+        @Option(help: "Cache-hit verifications to time (misses and issues: a tenth).")
+        var iterations = 200_000
+
+        func run() throws {
+            let cached = try keys.makeAuthority()
+            let uncached = try TokenAuthority(
+                keyDirectory: keys.jwtKeys,
+                configuration: TokenAuthority.Configuration(
+                    issuer: keys.issuer,
+                    audience: keys.audience,
+                    cacheCapacity: 0
+                )
+            )
+            let header = "Bearer " + (try cached.issue(subject: "bench", role: .scorer))
+            let value = Substring(header)
+            func time(_ label: String, _ count: Int, _ body: () throws -> Void) rethrows {
+                let start = ContinuousClock.now
+                for _ in 0..<count { try body() }
+                let seconds = secondsSince(start)
+                print("\(label): \(String(format: "%.0f", seconds / Double(count) * 1e9)) ns/op (\(count) ops)")
+            }
+            try time("verify, cache hit (Bearer header)", iterations) {
+                _ = try cached.verify(authorization: value).get()
+            }
+            try time("verify, cache miss (parse + ES256)", max(1, iterations / 10)) {
+                _ = try uncached.verify(authorization: value).get()
+            }
+            try time("issue (ES256 sign)", max(1, iterations / 10)) {
+                _ = try cached.issue(subject: "bench", role: .scorer)
+            }
         }
     }
 

@@ -6,7 +6,7 @@ import ArgumentParser
 struct FraudCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud-ctl",
-        abstract: "Generate PaySim-compatible data, train and evaluate the fraud model; manage auth keys, users and tokens.",
+        abstract: "Generate PaySim data, train and evaluate the fraud model; manage auth keys, users and tokens.",
         subcommands: [
             GenerateCommand.self, StatsCommand.self, TrainCommand.self, EvaluateCommand.self, AuthCommand.self,
         ]

@@ -17,16 +17,30 @@ struct AuditLogTests {
         let path = directory.file("audit.jsonl")
         let log = try AuditLog(path: path)
         let time = Date(timeIntervalSince1970: 1_764_000_000.25)
-        log.record(AuditEvent(.login, outcome: .success, subject: "alice", role: .analyst, source: "10.0.0.7", time: time))
+        log.record(
+            AuditEvent(.login, outcome: .success, subject: "alice", role: .analyst, source: "10.0.0.7", time: time)
+        )
         log.record(
             AuditEvent(
-                .loginFailed, outcome: .failure, subject: "ali\"ce\n", source: "10.0.0.7",
-                detail: "user failures 6, address failures 6, locked 1 s", time: time
+                .loginFailed,
+                outcome: .failure,
+                subject: "ali\"ce\n",
+                source: "10.0.0.7",
+                detail: "user failures 6, address failures 6, locked 1 s",
+                time: time
             )
         )
         // A careless caller passing the token as detail: redacted.
         log.record(AuditEvent(.unauthenticated, outcome: .failure, source: "10.0.0.8", detail: "Bearer \(token)"))
-        log.record(AuditEvent(.accessDenied, outcome: .denied, subject: "alice", role: .analyst, resource: "/fraud.v1.FraudScoring/Score"))
+        log.record(
+            AuditEvent(
+                .accessDenied,
+                outcome: .denied,
+                subject: "alice",
+                role: .analyst,
+                resource: "/fraud.v1.FraudScoring/Score"
+            )
+        )
         log.record(AuditEvent(.keysReloaded, outcome: .success, detail: "keys k1, k2; signing k2"))
         log.flush()
 
@@ -46,7 +60,11 @@ struct AuditLogTests {
         #expect(objects[1]["subject"] == "ali\"ce\n")
         #expect(objects[2]["detail"] == "[redacted]")
         #expect(objects[3]["resource"] == "/fraud.v1.FraudScoring/Score")
-        #expect(objects.map { $0["event"] } == ["login", "login_failed", "unauthenticated", "access_denied", "keys_reloaded"])
+        #expect(
+            objects.map { $0["event"] } == [
+                "login", "login_failed", "unauthenticated", "access_denied", "keys_reloaded",
+            ]
+        )
 
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)

@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import FraudAuth
+import Testing
 
 @Suite("LoginThrottle")
 struct LoginThrottleTests {

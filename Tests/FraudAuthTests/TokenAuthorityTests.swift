@@ -158,7 +158,12 @@ struct TokenAuthorityTests {
             return TokenAuthority.append(signature: TokenAuthority.sign(input, with: key), to: input)
         }
         let good = TokenClaims.make(
-            subject: "a", role: "admin", now: now, lifetime: 60, issuer: "fraud-server", audience: "fraud-scoring"
+            subject: "a",
+            role: "admin",
+            now: now,
+            lifetime: 60,
+            issuer: "fraud-server",
+            audience: "fraud-scoring"
         )
         _ = try authority.verify(try sign(good), now: now).get()
         var claims = good

@@ -18,7 +18,9 @@ struct UserDirectoryTests {
         let directory = try UserDirectory(records: [
             Self.record("alice", .analyst, "a-secret"), Self.record("pay-gw", .scorer, "s-secret"),
         ])
-        #expect(try directory.authenticate(name: "alice", password: "a-secret").get() == User(name: "alice", role: .analyst))
+        #expect(
+            try directory.authenticate(name: "alice", password: "a-secret").get() == User(name: "alice", role: .analyst)
+        )
         #expect(try directory.authenticate(name: "pay-gw", password: "s-secret").get().role == .scorer)
         guard case .failure(let wrong) = directory.authenticate(name: "alice", password: "s-secret"),
             case .failure(let unknown) = directory.authenticate(name: "mallory", password: "a-secret")
@@ -67,7 +69,10 @@ struct UserDirectoryTests {
         #expect(try UserDirectory(path: directory.file("u.jsonl")).count == 1)
         let array = "[{\"name\":\"a\",\"role\":\"admin\",\"password_hash\":\"\(hash)\"}]"
         try array.write(toFile: directory.file("u.json"), atomically: true, encoding: .utf8)
-        #expect(try UserDirectory(path: directory.file("u.json")).authenticate(name: "a", password: "pw").get().role == .admin)
+        #expect(
+            try UserDirectory(path: directory.file("u.json")).authenticate(name: "a", password: "pw").get().role
+                == .admin
+        )
     }
 
     @Test(
