@@ -89,6 +89,11 @@ public final class TokenAuthority: Sendable {
         var deadline: Date
     }
 
+    private enum Lookup {
+        case hit(CachedPrincipal)
+        case miss(KeyRing, UInt64)
+    }
+
     private struct State {
         var ring: KeyRing
         /// Bumped by every reload, so a verification that raced a reload does not cache its result.
@@ -221,12 +226,22 @@ public final class TokenAuthority: Sendable {
     /// - Parameter authorization: The header value.
     /// - Returns: The token, without surrounding spaces.
     public static func bearerToken(fromAuthorization authorization: Substring) -> Substring? {
-        let trimmed = authorization.drop { $0 == " " }
-        guard trimmed.utf8.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).drop { $0 == " " }
-        let end = token.lastIndex { $0 != " " }.map { token.index(after: $0) } ?? token.startIndex
-        let result = token[..<end]
-        return result.isEmpty ? nil : result
+        // Byte-wise, without allocating: this runs on every request.
+        let bytes = authorization.utf8
+        let space = UInt8(ascii: " ")
+        var index = bytes.startIndex
+        while index < bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        for expected in "bearer ".utf8 {
+            guard index < bytes.endIndex else { return nil }
+            let byte = bytes[index]
+            // ASCII case folding for the letters; the space must be exact.
+            guard byte == expected || (expected != space && byte | 0x20 == expected) else { return nil }
+            index = bytes.index(after: index)
+        }
+        while index < bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        var end = bytes.endIndex
+        while end > index, bytes[bytes.index(before: end)] == space { end = bytes.index(before: end) }
+        return index < end ? authorization[index..<end] : nil
     }
 
     /// Verifies an `authorization` header value (`Bearer <token>`); `nil` or another scheme → `missingToken`.
@@ -252,15 +267,21 @@ public final class TokenAuthority: Sendable {
             return .failure(AuthFailure(.malformed, "malformed token (too long)"))
         }
         let text = String(token)
-        let (ring, generation, hit): (KeyRing, UInt64, CachedPrincipal?) = state.withLock { state in
-            guard let entry = state.cache[text] else { return (state.ring, state.generation, nil) }
+        // A hit copies nothing but the entry: the key ring is only needed on a miss.
+        let lookup: Lookup = state.withLock { state in
+            guard let entry = state.cache[text] else { return .miss(state.ring, state.generation) }
             if entry.deadline <= now {
                 state.cache[text] = nil
             }
-            return (state.ring, state.generation, entry)
+            return .hit(entry)
         }
-        if let hit {
-            return hit.deadline > now ? .success(hit.principal) : .failure(AuthFailure(.expired, "token expired"))
+        let ring: KeyRing
+        let generation: UInt64
+        switch lookup {
+        case .hit(let entry):
+            return entry.deadline > now ? .success(entry.principal) : .failure(AuthFailure(.expired, "token expired"))
+        case .miss(let current, let currentGeneration):
+            (ring, generation) = (current, currentGeneration)
         }
         let result = check(text, ring: ring, now: now)
         if case .success(let principal) = result {
