@@ -226,12 +226,22 @@ public final class TokenAuthority: Sendable {
     /// - Parameter authorization: The header value.
     /// - Returns: The token, without surrounding spaces.
     public static func bearerToken(fromAuthorization authorization: Substring) -> Substring? {
-        let trimmed = authorization.drop { $0 == " " }
-        guard trimmed.utf8.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).drop { $0 == " " }
-        let end = token.lastIndex { $0 != " " }.map { token.index(after: $0) } ?? token.startIndex
-        let result = token[..<end]
-        return result.isEmpty ? nil : result
+        // Byte-wise, without allocating: this runs on every request.
+        let bytes = authorization.utf8
+        let space = UInt8(ascii: " ")
+        var index = bytes.startIndex
+        while index < bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        for expected in "bearer ".utf8 {
+            guard index < bytes.endIndex else { return nil }
+            let byte = bytes[index]
+            // ASCII case folding for the letters; the space must be exact.
+            guard byte == expected || (expected != space && byte | 0x20 == expected) else { return nil }
+            index = bytes.index(after: index)
+        }
+        while index < bytes.endIndex, bytes[index] == space { index = bytes.index(after: index) }
+        var end = bytes.endIndex
+        while end > index, bytes[bytes.index(before: end)] == space { end = bytes.index(before: end) }
+        return index < end ? authorization[index..<end] : nil
     }
 
     /// Verifies an `authorization` header value (`Bearer <token>`); `nil` or another scheme → `missingToken`.

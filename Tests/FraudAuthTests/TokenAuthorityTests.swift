@@ -200,6 +200,17 @@ struct TokenAuthorityTests {
         #expect(principal.subject == "a")
     }
 
+    @Test(
+        "Bearer parsing: scheme case-insensitive, spaces trimmed, other schemes refused",
+        arguments: [
+            ("Bearer abc", "abc"), ("BEARER abc", "abc"), ("  bearer   abc  ", "abc"), ("Bearerabc", nil),
+            ("Bearer", nil), ("Bearer    ", nil), ("Basic abc", nil), ("Bear abc", nil), ("", nil),
+        ] as [(String, String?)]
+    )
+    func bearer(header: String, token: String?) {
+        #expect(TokenAuthority.bearerToken(fromAuthorization: header[...]).map(String.init) == token)
+    }
+
     @Test("rotation: both keys verify; after removing one and reloading, its tokens fail, the other's pass")
     func rotation() throws {
         let keys = try Self.makeKeys(["k1"])
