@@ -42,10 +42,10 @@ TOKEN=$("$BIN/fraud-ctl" auth token --jwt-keys "$OUT/keys" --sub bench --role sc
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PLAIN_PORT=$(free_port)
 SECURE_PORT=$(free_port)
-"$BIN/fraud-server" --host 127.0.0.1 --port "$PLAIN_PORT" --admin-port -1 --journal-dir "$OUT/journal-plain" \
+"$BIN/fraud-server" --host 127.0.0.1 --port "$PLAIN_PORT" --admin-port=-1 --journal-dir "$OUT/journal-plain" \
     --auth off >"$OUT/plain.log" 2>&1 &
 PLAIN_PID=$!
-"$BIN/fraud-server" --host 127.0.0.1 --port "$SECURE_PORT" --admin-port -1 --journal-dir "$OUT/journal-secure" \
+"$BIN/fraud-server" --host 127.0.0.1 --port "$SECURE_PORT" --admin-port=-1 --journal-dir "$OUT/journal-secure" \
     --tls-cert "$OUT/tls.pem" --tls-key "$OUT/tls.key" --jwt-keys "$OUT/keys" --users "$OUT/users.json" \
     --audit-log "$OUT/audit.jsonl" >"$OUT/secure.log" 2>&1 &
 SECURE_PID=$!
