@@ -217,7 +217,7 @@ for round in $(seq 1 "$ROUNDS"); do
                 done
             fi
         fi
-        log "round $round/$ROUNDS: Score open loop at $RATE req/s for ${DURATION}s, $mode the dashboard"
+        log "round $round/$ROUNDS: Score open loop at $RATE req/s for ${DURATION}s, run \"$mode\""
         "$BIN/fraud-loadgen" --target "$TARGET" --quiet --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" \
             --connections "$CONNECTIONS" --run-id "ba$RUN_ID-$round-$mode" --json-out "$OUT/$mode-$round.json" >/dev/null
         for pid in "${LOOP_PIDS[@]}"; do
