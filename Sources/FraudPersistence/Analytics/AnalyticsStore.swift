@@ -9,9 +9,11 @@ import Synchronization
 /// Connections are opened lazily and reopened after a failure.
 ///
 /// Analytics must stay out of the way of scoring, which shares the machine's cores: the query threads run
-/// at a lower OS priority (`setpriority` on their own thread ids, nothing else in the process), a full
-/// queue refuses work instead of piling it up, and ``summary(windowMinutes:)`` answers from a cache for
-/// ``summaryCacheTTL`` (a dashboard polls it every 2 s from every open tab).
+/// at a lower OS priority (`setpriority` on their own thread ids, nothing else in the process), each
+/// thread rests after every query so that it (and the PostgreSQL backend working for it) is busy at most
+/// ``maxBusyShare`` of the time, a full queue refuses work instead of piling it up, and
+/// ``summary(windowMinutes:)`` answers from a cache for ``summaryCacheTTL`` (a dashboard polls it every
+/// 2 s from every open tab).
 public final class AnalyticsStore: Sendable {
     private struct Job {
         let body: (PGConnection) throws(PostgresError) -> String
@@ -42,6 +44,10 @@ public final class AnalyticsStore: Sendable {
 
     /// How long a computed summary is served again; `.zero` computes every call.
     public let summaryCacheTTL: Duration
+    /// Largest share of wall time a query thread spends on queries: after a query that took `t`, the
+    /// thread rests `t × (1 / share − 1)`. A dashboard's few queries per second never notice; a client
+    /// looping over the API gets slower answers (or 503 once the queue is full) instead of a core.
+    public let maxBusyShare: Double
 
     /// Starts `threads` query threads for the database at `url`.
     ///
@@ -53,6 +59,8 @@ public final class AnalyticsStore: Sendable {
     ///   - niceness: The query threads' nice value (0 = the process's; 10 by default, so scoring wins the
     ///     cores). Failure to set it is logged and ignored.
     ///   - summaryCacheTTL: How long a summary is reused (``summary(windowMinutes:)``).
+    ///   - maxBusyShare: Busy share of each query thread, 0 < share ≤ 1 (1 = no rest); see
+    ///     ``maxBusyShare``.
     ///   - logger: Connection failures (not queries).
     public init(
         url: String,
@@ -60,12 +68,14 @@ public final class AnalyticsStore: Sendable {
         statementTimeoutMillis: Int = 2000,
         niceness: Int32 = 10,
         summaryCacheTTL: Duration = .seconds(1),
+        maxBusyShare: Double = 0.25,
         logger: Logger
     ) {
         self.url = url
         self.statementTimeoutMillis = statementTimeoutMillis
         self.niceness = niceness
         self.summaryCacheTTL = summaryCacheTTL
+        self.maxBusyShare = min(1, max(0.01, maxBusyShare))
         self.logger = logger
         for index in 0..<max(1, threads) {
             PersistenceThread.spawn(name: "fraud-analytics-\(index)") { [self] in self.runWorker() }
@@ -138,6 +148,8 @@ public final class AnalyticsStore: Sendable {
                 then: { state, _ in state.jobs.isEmpty ? nil : state.jobs.removeFirst() }
             )
             guard let job else { return }
+            let started = MonotonicTime.now()
+            defer { rest(after: started) }
             do throws(PostgresError) {
                 if connection == nil || connection!.isBroken {
                     connection = nil
@@ -160,5 +172,13 @@ public final class AnalyticsStore: Sendable {
                 job.done(.failure(AnalyticsError(code: code, message: error.description)))
             }
         }
+    }
+
+    /// Sleeps `busy × (1 / maxBusyShare − 1)` after a query that started at `started` (woken by shutdown).
+    private func rest(after started: MonotonicTime) {
+        guard maxBusyShare < 1 else { return }
+        let busy = Double(MonotonicTime.now().nanoseconds(since: started))
+        let until = MonotonicTime.now() + .nanoseconds(Int64(busy * (1 / maxBusyShare - 1)))
+        state.wait(on: jobArrived, until: until, for: { $0.isStopped }, then: { _, _ in })
     }
 }
