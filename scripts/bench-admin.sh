@@ -11,6 +11,8 @@
 #   RELOAD=0                         1 = load again even if the schema already holds ROWS decisions
 #   SCHEMA=bench_admin               the schema used (created; search_path set in the server's URL)
 #   SUMMARY_CALLS=200                summary calls per window measured (each a different window: no cache)
+#   SUMMARY_INTERVAL_MS=100          one call every this many ms, like a dashboard (back to back, the query
+#                                    thread's rest after the previous call would be measured too)
 #   RATE=2000 DURATION=15 WARMUP=2 CONNECTIONS=4   the fraud-loadgen open loop
 #   ROUNDS=3                         alternating (without, with) pairs; medians are reported
 #   LOOP_PAUSE_MS=0                  pause between the analytics loop's calls (0 = back to back)
@@ -116,9 +118,9 @@ fi
 
 # ---------------------------------------------------------------- summary latency
 log "summary latency: $SUMMARY_CALLS calls per window, each with a different window_minutes (no cache hits)"
-"$PYTHON" - "$ADMIN" "$SUMMARY_CALLS" "$SPAN_MINUTES" >"$OUT/summary.json" <<'EOF'
+"$PYTHON" - "$ADMIN" "$SUMMARY_CALLS" "$SPAN_MINUTES" "${SUMMARY_INTERVAL_MS:-100}" >"$OUT/summary.json" <<'EOF'
 import http.client, json, statistics, sys, time
-admin, calls, span = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+admin, calls, span, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) / 1000
 host, port = admin.split(":")
 conn = http.client.HTTPConnection(host, int(port), timeout=30)
 def get(path):
@@ -127,7 +129,9 @@ def get(path):
     r = conn.getresponse()
     body = r.read()
     assert r.status == 200, (path, r.status, body[:200])
-    return (time.perf_counter() - started) * 1000, json.loads(body)
+    elapsed = (time.perf_counter() - started) * 1000
+    time.sleep(max(0, interval - elapsed / 1000))
+    return elapsed, json.loads(body)
 result = {}
 for name, first in (("span", span + 1), ("week", 10080 - calls)):
     times, totals = [], set()
@@ -136,7 +140,7 @@ for name, first in (("span", span + 1), ("week", 10080 - calls)):
         times.append(ms)
         totals.add(body["total"])
     times.sort()
-    cached = sorted(get(f"/api/v1/analytics/summary?window_minutes={first}")[0] for _ in range(calls))
+    cached = sorted(get(f"/api/v1/analytics/summary?window_minutes={first}")[0] for _ in range(min(calls, 20)))
     result[name] = {"windows": [first, first + calls - 1], "decisions": max(totals), "calls": calls,
                     "p50": times[len(times) // 2], "p95": times[int(len(times) * 0.95) - 1], "max": times[-1],
                     "cached_p50": cached[len(cached) // 2]}
