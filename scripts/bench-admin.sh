@@ -10,8 +10,8 @@
 #   ROWS=1000000 SPAN_MINUTES=60     decisions loaded, scored_at spread over the last SPAN_MINUTES minutes
 #   RELOAD=0                         1 = load again even if the schema already holds ROWS decisions
 #   SCHEMA=bench_admin               the schema used (created; search_path set in the server's URL)
-#   SUMMARY_CALLS=200                summary calls per window measured (each a different window: no cache)
-#   SUMMARY_INTERVAL_MS=100          one call every this many ms, like a dashboard (back to back, the query
+#   SUMMARY_CALLS=100                summary calls per window measured (each a different window: no cache)
+#   SUMMARY_INTERVAL_MS=250          one call every this many ms, like a dashboard (back to back, the query
 #                                    thread's rest after the previous call would be measured too)
 #   RATE=2000 DURATION=15 WARMUP=2 CONNECTIONS=4   the fraud-loadgen open loop
 #   ROUNDS=3                         alternating (without, with) pairs; medians are reported
@@ -33,7 +33,7 @@ ROWS=${ROWS:-1000000}
 SPAN_MINUTES=${SPAN_MINUTES:-60}
 RELOAD=${RELOAD:-0}
 SCHEMA=${SCHEMA:-bench_admin}
-SUMMARY_CALLS=${SUMMARY_CALLS:-200}
+SUMMARY_CALLS=${SUMMARY_CALLS:-100}
 RATE=${RATE:-2000}
 DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-2}
@@ -118,7 +118,7 @@ fi
 
 # ---------------------------------------------------------------- summary latency
 log "summary latency: $SUMMARY_CALLS calls per window, each with a different window_minutes (no cache hits)"
-"$PYTHON" - "$ADMIN" "$SUMMARY_CALLS" "$SPAN_MINUTES" "${SUMMARY_INTERVAL_MS:-100}" >"$OUT/summary.json" <<'EOF'
+"$PYTHON" - "$ADMIN" "$SUMMARY_CALLS" "$SPAN_MINUTES" "${SUMMARY_INTERVAL_MS:-250}" >"$OUT/summary.json" <<'EOF'
 import http.client, json, statistics, sys, time
 admin, calls, span, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) / 1000
 host, port = admin.split(":")
