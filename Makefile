@@ -11,6 +11,7 @@
 #   make pg-start / pg-stop    the project-local PostgreSQL (var/pg, 127.0.0.1:55432)
 #   make bench        release build, server + PostgreSQL, fraud-loadgen at several rates + capacity, h2load check
 #   make bench-core   the risk engine alone      make bench-anchors   fraud-server vs the reference servers
+#   make bench-admin  a million stored decisions: summary latency; Score p99 without / with an open dashboard
 #   make clean
 SWIFT ?= swift
 PYTHON ?= .venv/bin/python
@@ -20,7 +21,7 @@ SERVER_FLAGS ?=
 TLS ?= 0
 AUTH ?= on
 
-.PHONY: all deps build release test test-swift test-python proto check-proto run pg-start pg-stop bench bench-core bench-anchors clean
+.PHONY: all deps build release test test-swift test-python proto check-proto run pg-start pg-stop bench bench-core bench-anchors bench-admin clean
 
 all: build
 
@@ -70,6 +71,9 @@ run: release pg-start
 
 bench: release pg-start
 	@$(PG_ENV) && bash scripts/bench.sh --postgres-url "$$FRAUD_PG_URL"
+
+bench-admin: release pg-start
+	@$(PG_ENV) && SKIP_BUILD=1 bash scripts/bench-admin.sh --postgres-url "$$FRAUD_PG_URL"
 
 bench-core: release
 	.build/release/fraud-core-bench

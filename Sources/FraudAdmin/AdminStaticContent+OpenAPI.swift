@@ -76,7 +76,7 @@ extension AdminStaticContent {
             "/api/v1/analytics/summary": {
               "get": {
                 "summary": "Aggregates over the last window_minutes of scored_at",
-                "description": "total; by_type (total, flagged, flagged_rate, labelled, labelled_fraud, fraud_rate); by_decision; amount_cents quantiles (p50, p90, p99, max); amount_decades (log10 buckets); top_reasons of flagged decisions; per_minute decisions (last 15 minutes); live_quality: precision and recall of REVIEW+DECLINE against the label where it is known.",
+                "description": "total; by_type (total, flagged, flagged_rate, labelled, labelled_fraud, fraud_rate); by_decision; amount_cents quantiles (p50, p90, p99, max); amount_decades (log10 buckets); top_reasons of flagged decisions; per_minute decisions (last 15 minutes); live_quality: precision and recall of REVIEW+DECLINE against the label where it is known. Read from rollup tables kept by PostgreSQL in the writer's transaction, so the cost does not grow with the rows in the window. The window is whole UTC minutes: the current minute and the window_minutes before it. Every figure is exact except p50, p90 and p99: they come from a histogram of 24 geometric buckets per decade (the bucket's geometric middle, clamped to the window's min and max) and are within 4.9 % of the exact value (percentile_disc); max is exact. The answer is cached for 1 s.",
                 "parameters": [
                   {"name": "window_minutes", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10080, "default": 60}},
                   {"$ref": "#/components/parameters/explain"}

@@ -191,7 +191,7 @@ struct FraudServerCommand: AsyncParsableCommand {
         )
         // Admin/analytics HTTP on its own event loop and its own PostgreSQL connections.
         let analytics = persistence.postgresURL.map { url in
-            AnalyticsStore(url: url, threads: 2, statementTimeoutMillis: 2000, logger: persistenceLogger)
+            AnalyticsStore(url: url, threads: 1, statementTimeoutMillis: 2000, logger: persistenceLogger)
         }
         var admin: AdminServer?
         if adminPort >= 0 {

@@ -1,11 +1,19 @@
 public import Logging
+import Synchronization
 
-/// Read-only analytics over the `decisions` table, for the admin HTTP API.
+/// Read-only analytics over the `decisions` table and its rollups, for the admin HTTP API.
 ///
 /// Queries run on threads of their own, each with its own libpq connection (never an event loop, never
 /// the decision writer's connection); callers `await` the answer. Every query is parameterised
 /// (`PQexecParams`), runs under `SET statement_timeout`, and has an index behind it (see ``explain(_:)``).
 /// Connections are opened lazily and reopened after a failure.
+///
+/// Analytics must stay out of the way of scoring, which shares the machine's cores: the query threads run
+/// at a lower OS priority (`setpriority` on their own thread ids, nothing else in the process), each
+/// thread rests after every query so that it (and the PostgreSQL backend working for it) is busy at most
+/// ``maxBusyShare`` of the time, a full queue refuses work instead of piling it up, and
+/// ``summary(windowMinutes:)`` answers from a cache for ``summaryCacheTTL`` (a dashboard polls it every
+/// 2 s from every open tab).
 public final class AnalyticsStore: Sendable {
     private struct Job {
         let body: (PGConnection) throws(PostgresError) -> String
@@ -17,6 +25,11 @@ public final class AnalyticsStore: Sendable {
         var isStopped = false
     }
 
+    private struct CachedSummary {
+        var json: String
+        var at: ContinuousClock.Instant
+    }
+
     private let url: String
     private let statementTimeoutMillis: Int
     private let logger: Logger
@@ -24,20 +37,68 @@ public final class AnalyticsStore: Sendable {
     private let jobArrived = Condition()
     /// Most jobs waiting before new ones are refused (the dashboard polls; it must not pile up work).
     private let maxQueued = 64
+    /// Nice value of the query threads (Linux: per thread).
+    private let niceness: Int32
+    /// Summaries by window, with the time they were computed.
+    private let summaries = Mutex<[Int: CachedSummary]>([:])
+
+    /// How long a computed summary is served again; `.zero` computes every call.
+    public let summaryCacheTTL: Duration
+    /// Largest share of wall time a query thread spends on queries: after a query that took `t`, the
+    /// thread rests `t × (1 / share − 1)`. A dashboard's few queries per second never notice; a client
+    /// looping over the API gets slower answers (or 503 once the queue is full) instead of a core.
+    public let maxBusyShare: Double
 
     /// Starts `threads` query threads for the database at `url`.
     ///
     /// - Parameters:
     ///   - url: libpq URL (the server's `--postgres-url`).
-    ///   - threads: Query threads, one connection each.
+    ///   - threads: Query threads, one connection each. One is enough for a dashboard and keeps analytics
+    ///     to one PostgreSQL backend.
     ///   - statementTimeoutMillis: `statement_timeout` of every query.
+    ///   - niceness: The query threads' nice value (0 = the process's; 10 by default, so scoring wins the
+    ///     cores). Failure to set it is logged and ignored.
+    ///   - summaryCacheTTL: How long a summary is reused (``summary(windowMinutes:)``).
+    ///   - maxBusyShare: Busy share of each query thread, 0 < share ≤ 1 (1 = no rest); see
+    ///     ``maxBusyShare``.
     ///   - logger: Connection failures (not queries).
-    public init(url: String, threads: Int = 2, statementTimeoutMillis: Int = 2000, logger: Logger) {
+    public init(
+        url: String,
+        threads: Int = 1,
+        statementTimeoutMillis: Int = 2000,
+        niceness: Int32 = 10,
+        summaryCacheTTL: Duration = .seconds(1),
+        maxBusyShare: Double = 0.25,
+        logger: Logger
+    ) {
         self.url = url
         self.statementTimeoutMillis = statementTimeoutMillis
+        self.niceness = niceness
+        self.summaryCacheTTL = summaryCacheTTL
+        self.maxBusyShare = min(1, max(0.01, maxBusyShare))
         self.logger = logger
         for index in 0..<max(1, threads) {
             PersistenceThread.spawn(name: "fraud-analytics-\(index)") { [self] in self.runWorker() }
+        }
+    }
+
+    /// The cached summary of `windowMinutes`, if younger than ``summaryCacheTTL``.
+    func cachedSummary(windowMinutes: Int) -> String? {
+        guard summaryCacheTTL > .zero else { return nil }
+        let now = ContinuousClock.now
+        return summaries.withLock { cache in
+            guard let entry = cache[windowMinutes], entry.at.duration(to: now) < summaryCacheTTL else { return nil }
+            return entry.json
+        }
+    }
+
+    /// Remembers a summary computed at `at`.
+    func cacheSummary(_ json: String, windowMinutes: Int, at: ContinuousClock.Instant) {
+        guard summaryCacheTTL > .zero else { return }
+        summaries.withLock { cache in
+            // Bounded by the distinct windows asked for (1...10080); drop stale ones when it grows.
+            if cache.count >= 64 { cache = cache.filter { $0.value.at.duration(to: at) < summaryCacheTTL } }
+            cache[windowMinutes] = CachedSummary(json: json, at: at)
         }
     }
 
@@ -75,6 +136,9 @@ public final class AnalyticsStore: Sendable {
     }
 
     private func runWorker() {
+        if niceness != 0, let error = PersistenceThread.setCurrentThreadNiceness(niceness) {
+            logger.notice("could not lower the analytics thread's priority", metadata: ["error": "\(error)"])
+        }
         var connection: PGConnection?
         while true {
             let job: Job? = state.wait(
@@ -84,6 +148,8 @@ public final class AnalyticsStore: Sendable {
                 then: { state, _ in state.jobs.isEmpty ? nil : state.jobs.removeFirst() }
             )
             guard let job else { return }
+            let started = MonotonicTime.now()
+            defer { rest(after: started) }
             do throws(PostgresError) {
                 if connection == nil || connection!.isBroken {
                     connection = nil
@@ -106,5 +172,13 @@ public final class AnalyticsStore: Sendable {
                 job.done(.failure(AnalyticsError(code: code, message: error.description)))
             }
         }
+    }
+
+    /// Sleeps `busy × (1 / maxBusyShare − 1)` after a query that started at `started` (woken by shutdown).
+    private func rest(after started: MonotonicTime) {
+        guard maxBusyShare < 1 else { return }
+        let busy = Double(MonotonicTime.now().nanoseconds(since: started))
+        let until = MonotonicTime.now() + .nanoseconds(Int64(busy * (1 / maxBusyShare - 1)))
+        state.wait(on: jobArrived, until: until, for: { $0.isStopped }, then: { _, _ in })
     }
 }
