@@ -114,6 +114,12 @@ public final class IdempotencyCache: Sendable {
         }
     }
 
+    /// Bytes of memory the cache's tables hold (index, records, eviction ring), over all shards, not counting
+    /// heap storage owned by the assessments themselves (reason arrays and strings).
+    public var memoryFootprint: Int {
+        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryFootprint } }
+    }
+
     /// Ids currently held, over all shards.
     public var count: Int {
         shards.reduce(0) { total, shard in total + shard.table.withLock { $0.count } }
@@ -133,6 +139,11 @@ struct IdempotencyTable: Sendable {
     }
 
     var count: Int { records.count }
+
+    var memoryFootprint: Int {
+        let index = records.capacity * (MemoryLayout<String>.stride + MemoryLayout<IdempotencyCache.Record>.stride)
+        return index + index / 64 + ring.capacity * MemoryLayout<String>.stride
+    }
 
     func record(for transactionID: String) -> IdempotencyCache.Record? {
         records[transactionID]

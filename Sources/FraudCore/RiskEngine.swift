@@ -205,6 +205,12 @@ public final class RiskEngine: Sendable {
         )
     }
 
+    /// Bytes held by the engine's state, by its own count (see ``VelocityStore/memoryFootprint`` and
+    /// ``IdempotencyCache/memoryFootprint``). Walks every account: for diagnostics and benchmarks.
+    public var memoryFootprint: (velocityBytes: Int, idempotencyBytes: Int) {
+        (velocity.memoryFootprint, idempotency.memoryFootprint)
+    }
+
     /// Accounts held in the velocity store.
     public var accountCount: Int { velocity.accountCount }
 

@@ -93,6 +93,12 @@ public final class VelocityStore: Sendable {
         }
     }
 
+    /// Bytes of memory the store's tables hold (slots, index, spilled per-account arrays), over all shards:
+    /// its own count, for capacity planning and the benchmark. Walks every account; not for the hot path.
+    public var memoryFootprint: Int {
+        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryFootprint } }
+    }
+
     /// Accounts currently held, over all shards (idle ones not yet swept included).
     public var accountCount: Int {
         shards.reduce(0) { total, shard in total + shard.table.withLock { $0.count } }

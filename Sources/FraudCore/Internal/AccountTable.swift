@@ -27,6 +27,16 @@ struct AccountTable: Sendable {
 
     var count: Int { slots.count }
 
+    /// Heap bytes held: the index (keys, values, occupancy bitmap), the slots and spilled arrays.
+    var memoryFootprint: Int {
+        let index = slotByAccount.capacity * (MemoryLayout<String>.stride + MemoryLayout<Int32>.stride)
+        var total = index + index / 64 + slots.capacity * MemoryLayout<Slot>.stride
+        for slot in slots {
+            total += slot.velocity.spilledBytes
+        }
+        return total
+    }
+
     /// Idle accounts are treated as unknown even before the sweep reaches them, so results never depend
     /// on how far the sweep has got.
     @inline(__always)

@@ -42,6 +42,14 @@ struct AccountVelocity: Sendable {
         lastSeenStep = step
     }
 
+    /// Heap bytes of the spilled arrays (32-byte array header plus elements), 0 when none.
+    var spilledBytes: Int {
+        func bytes<Element>(_ array: [Element]) -> Int {
+            array.capacity == 0 ? 0 : 32 + array.capacity * MemoryLayout<Element>.stride
+        }
+        return bytes(extraBuckets) + bytes(extraCounterparties)
+    }
+
     /// First step of the window that ends at `step` (inclusive).
     @inline(__always)
     static func windowStart(endingAt step: UInt32) -> UInt32 {
