@@ -127,11 +127,9 @@ public final class RiskEngine: Sendable {
     ///   different payload).
     public func score(_ transaction: Transaction, label: Label) -> ScoreOutcome {
         _ = label
-        // Hashing happens here, before any lock.
-        let fingerprint = transaction.fingerprint
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
-        return idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+        // Hashing happens here, before any lock, once per string.
+        let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
+        return idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
             assess(observe(transaction, origin: origin, destination: destination))
         }
     }
@@ -148,16 +146,31 @@ public final class RiskEngine: Sendable {
         outcome: ScoreOutcome, features: Features?
     ) {
         _ = label
-        let fingerprint = transaction.fingerprint
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
+        let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         var seen: Features?
-        let outcome = idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+        let outcome = idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
             let features = observe(transaction, origin: origin, destination: destination)
             seen = features
             return assess(features)
         }
         return (outcome, seen)
+    }
+
+    /// The hashes of the id and the accounts, the accounts' codes and the payload fingerprint: every string
+    /// of the transaction is read once.
+    @inline(__always)
+    static func keys(of transaction: Transaction) -> (
+        idHash: UInt64, origin: AccountKey, destination: AccountKey, fingerprint: UInt64
+    ) {
+        let idHash = FNV1a.hash(transaction.transactionID)
+        let origin = AccountKey(transaction.originAccount)
+        let destination = AccountKey(transaction.destinationAccount)
+        let fingerprint = transaction.fingerprint(
+            transactionIDHash: idHash,
+            originHash: origin.hash,
+            destinationHash: destination.hash
+        )
+        return (idHash, origin, destination, fingerprint)
     }
 
     /// Velocity update and features: the one per-transaction feature step. Runs under the id's
