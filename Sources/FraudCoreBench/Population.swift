@@ -133,6 +133,8 @@ struct Consumed {
     var reviews = 0
     var declines = 0
     var scoreSum: Double = 0
+    /// CPU time of the scoring thread(s), when measured.
+    var cpuSeconds: Double = 0
 
     mutating func add(_ outcome: ScoreOutcome?) {
         switch outcome {
@@ -153,6 +155,7 @@ struct Consumed {
         reviews += other.reviews
         declines += other.declines
         scoreSum += other.scoreSum
+        cpuSeconds += other.cpuSeconds
     }
 }
 
@@ -167,5 +170,27 @@ enum ProcessMemory {
         let fields = String(decoding: line, as: UTF8.self).split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// Scores `transactions` through the server's entry point (`score(_:label:commit:)`, journal commit always
+/// succeeding) and tallies the outcomes. Not inlined, so profilers can single it out
+/// (`valgrind --tool=callgrind --toggle-collect='*scoreAll*'`).
+@inline(never)
+func scoreAll(_ transactions: ArraySlice<Transaction>, with engine: RiskEngine) -> Consumed {
+    var consumed = Consumed()
+    for transaction in transactions {
+        consumed.add(engine.score(transaction, label: .unspecified) { _ in true })
+    }
+    return consumed
+}
+
+/// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`): on a shared machine, scores per
+/// CPU-second are what one core does, whatever else runs.
+enum ThreadCPUTime {
+    static func seconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

@@ -148,14 +148,15 @@ if !isAllocationChild {
 
     let single = makeFreshTransactions(count: count, population: population, firstID: 0, seed: 1)
     var consumed = Consumed()
+    let cpuBefore = ThreadCPUTime.seconds()
     let elapsed = clock.measure {
-        for transaction in single {
-            consumed.add(engine.score(transaction, label: .unspecified) { _ in true })
-        }
+        consumed = scoreAll(single[...], with: engine)
     }
+    let cpu = ThreadCPUTime.seconds() - cpuBefore
     let rate = Double(single.count) / seconds(elapsed)
     table.append(("scores/s, 1 thread", format(rate)))
     table.append(("  mean time per score", format(1e9 / rate) + " ns"))
+    table.append(("  per CPU-second of the thread", format(Double(single.count) / cpu)))
     table.append(("  scored / declined / reviewed", "\(consumed.scored) / \(consumed.declines) / \(consumed.reviews)"))
 
     if isProfile {
@@ -172,16 +173,17 @@ if !isAllocationChild {
             let start = thread * sliceSize
             let end = min(start + sliceSize, parallel.count)
             guard start < end else { return }
-            var local = Consumed()
-            for index in start..<end {
-                local.add(engine.score(parallel[index], label: .unspecified) { _ in true })
-            }
+            let cpuBefore = ThreadCPUTime.seconds()
+            var local = scoreAll(parallel[start..<end], with: engine)
+            local.cpuSeconds = ThreadCPUTime.seconds() - cpuBefore
             results.withLock { $0.merge(local) }
         }
     }
     let parallelRate = Double(parallel.count) / seconds(parallelElapsed)
     table.append(("scores/s, \(threads) threads", format(parallelRate)))
-    table.append(("  scored (\(threads) threads)", String(results.withLock { $0.scored })))
+    let merged = results.withLock { $0 }
+    table.append(("  scored (\(threads) threads)", String(merged.scored)))
+    table.append(("  per CPU-second of the threads", format(Double(merged.scored) / merged.cpuSeconds)))
     table.append(("process RSS at the end", format(Double(ProcessMemory.residentBytes()) / 1_048_576) + " MiB"))
     withExtendedLifetime(engine) {}
 }

@@ -23,6 +23,8 @@ struct AccountTable: Sendable {
     /// Number → name, for releasing the name when its account goes; free numbers are reused.
     private var internedNames: [String] = []
     private var freeNumbers: [UInt32] = []
+    /// Spilled buckets and counterparty marks of this shard's accounts.
+    private(set) var spill = AccountVelocity.Spill()
     /// The newest step any event of this shard has carried: "now" for idle eviction.
     private(set) var newestStep: UInt32 = 0
     private var sweepCursor = 0
@@ -40,11 +42,8 @@ struct AccountTable: Sendable {
     var memoryFootprint: Int {
         let interned = internedNumbers.capacity * (MemoryLayout<String>.stride + 4) * 9 / 8
             + internedNames.capacity * MemoryLayout<String>.stride + freeNumbers.capacity * 4
-        var total = index.memoryFootprint + interned + 32 + slots.capacity * MemoryLayout<Slot>.stride
-        for slot in slots {
-            total += slot.velocity.spilledBytes
-        }
-        return total
+        return index.memoryFootprint + interned + 32 + slots.capacity * MemoryLayout<Slot>.stride
+            + spill.memoryFootprint
     }
 
     /// Idle accounts are treated as unknown even before the sweep reaches them, so results never depend
@@ -114,20 +113,23 @@ struct AccountTable: Sendable {
             }
             return .unseen
         }
-        let isIdle = isIdle(slots[index].velocity, now: newestStep)
-        return slots.withUnsafeMutableBufferPointer { slots in
-            if isIdle {
-                slots[index].velocity = AccountVelocity(
-                    step: step,
-                    amountCents: amountCents,
-                    counterpartyHash: counterpartyHash
-                )
-                return .unseen
-            }
-            let snapshot = slots[index].velocity.snapshot(at: step)
-            slots[index].velocity.record(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
-            return snapshot
+        if isIdle(slots[index].velocity, now: newestStep) {
+            slots[index].velocity.release(&spill)
+            slots[index].velocity = AccountVelocity(
+                step: step,
+                amountCents: amountCents,
+                counterpartyHash: counterpartyHash
+            )
+            return .unseen
         }
+        let snapshot = slots[index].velocity.snapshot(at: step, spill: spill)
+        slots[index].velocity.record(
+            step: step,
+            amountCents: amountCents,
+            counterpartyHash: counterpartyHash,
+            spill: &spill
+        )
+        return snapshot
     }
 
     /// The account's figures as of `step`, without recording anything.
@@ -145,7 +147,7 @@ struct AccountTable: Sendable {
         if isIdle(velocity, now: max(newestStep, step)) {
             return .unseen
         }
-        return velocity.snapshot(at: step)
+        return velocity.snapshot(at: step, spill: spill)
     }
 
     /// Examines a few slots at the cursor and removes idle ones.
@@ -204,6 +206,7 @@ struct AccountTable: Sendable {
     /// Swap-removes slot `position` and fixes the moved slot's index entry.
     private mutating func remove(at position: Int) {
         let removed = slots[position].code
+        slots[position].velocity.release(&spill)
         let last = slots.removeLast()
         index.remove(hash: Self.indexHash(removed), slot: position)
         if position < slots.count {

@@ -20,17 +20,28 @@ struct CounterpartyMark: Sendable, Hashable {
 /// One account's velocity state: per-step buckets for the window, recent counterparties, last seen step.
 ///
 /// Most accounts see one or two transactions in their life, so the first bucket and the first
-/// counterparty are stored inline and only busier accounts spill into arrays (an empty array costs a
-/// pointer and no allocation). A slot is "stale" when its step has left the window of the newest step
-/// seen; stale slots are reused before arrays grow, which bounds them to the window (24 buckets) and
-/// ``VelocityStore/maxTrackedCounterparties`` marks.
+/// counterparty are stored inline and only busier accounts spill into lists kept in their shard's
+/// ``SpillArena``s (``Spill``; an empty list costs 4 bytes and no allocation). A slot is "stale" when its
+/// step has left the window of the newest step seen; stale slots are reused before lists grow, which
+/// bounds them to the window (24 buckets) and ``VelocityStore/maxTrackedCounterparties`` marks.
+///
+/// - Important: The lists belong to the shard's arenas: ``release(_:)`` them before dropping or replacing
+///   a velocity, or their blocks are never reused.
 struct AccountVelocity: Sendable {
+    /// A shard's arenas for the spilled lists of its accounts.
+    struct Spill: Sendable {
+        var buckets = SpillArena(filler: StepBucket(step: 0, count: 0, sumCents: 0))
+        var counterparties = SpillArena(filler: CounterpartyMark(hash: 0, step: 0))
+
+        var memoryFootprint: Int { buckets.memoryFootprint + counterparties.memoryFootprint }
+    }
+
     /// Inline bucket; always holds real data (an account is created by an event).
     var bucket: StepBucket
-    /// Further buckets, in no particular order.
-    var extraBuckets: [StepBucket] = []
-    /// Further counterparty marks, in no particular order.
-    var extraCounterparties: [CounterpartyMark] = []
+    /// Further buckets, in no particular order (a list in ``Spill/buckets``).
+    var extraBuckets: UInt32 = 0
+    /// Further counterparty marks, in no particular order (a list in ``Spill/counterparties``).
+    var extraCounterparties: UInt32 = 0
     /// Inline counterparty mark.
     var counterparty: CounterpartyMark
     /// The newest step the account was seen at.
@@ -42,12 +53,10 @@ struct AccountVelocity: Sendable {
         lastSeenStep = step
     }
 
-    /// Heap bytes of the spilled arrays (32-byte array header plus elements), 0 when none.
-    var spilledBytes: Int {
-        func bytes<Element>(_ array: [Element]) -> Int {
-            array.capacity == 0 ? 0 : 32 + array.capacity * MemoryLayout<Element>.stride
-        }
-        return bytes(extraBuckets) + bytes(extraCounterparties)
+    /// Gives the spilled lists' blocks back to the arenas.
+    mutating func release(_ spill: inout Spill) {
+        spill.buckets.release(&extraBuckets)
+        spill.counterparties.release(&extraCounterparties)
     }
 
     /// First step of the window that ends at `step` (inclusive).
@@ -57,7 +66,7 @@ struct AccountVelocity: Sendable {
     }
 
     /// The figures as of `step`, from what is held; nothing is changed.
-    func snapshot(at step: UInt32) -> VelocitySnapshot {
+    func snapshot(at step: UInt32, spill: Spill) -> VelocitySnapshot {
         let start = Self.windowStart(endingAt: step)
         var result = VelocitySnapshot(stepsSinceLastSeen: step >= lastSeenStep ? step - lastSeenStep : 0)
         func include(_ bucket: StepBucket) {
@@ -70,54 +79,64 @@ struct AccountVelocity: Sendable {
             }
         }
         include(bucket)
-        for extra in extraBuckets {
-            include(extra)
-        }
+        spill.buckets.forEach(extraBuckets) { _, extra in include(extra) }
         var distinct: UInt32 = counterparty.step >= start && counterparty.step <= step ? 1 : 0
-        for mark in extraCounterparties where mark.step >= start && mark.step <= step {
-            distinct += 1
+        spill.counterparties.forEach(extraCounterparties) { _, mark in
+            if mark.step >= start && mark.step <= step {
+                distinct += 1
+            }
         }
         result.distinctCounterpartiesLast24Steps = distinct
         return result
     }
 
     /// Adds one event. Events older than the window of the newest step seen are not counted.
-    mutating func record(step: UInt32, amountCents: Int64, counterpartyHash: UInt32) {
+    mutating func record(step: UInt32, amountCents: Int64, counterpartyHash: UInt32, spill: inout Spill) {
         if step > lastSeenStep {
             lastSeenStep = step
         }
         let start = Self.windowStart(endingAt: lastSeenStep)
         guard step >= start else { return }
-        recordBucket(step: step, amountCents: amountCents, windowStart: start)
-        recordCounterparty(hash: counterpartyHash, step: step, windowStart: start)
+        recordBucket(step: step, amountCents: amountCents, windowStart: start, arena: &spill.buckets)
+        recordCounterparty(hash: counterpartyHash, step: step, windowStart: start, arena: &spill.counterparties)
     }
 
-    private mutating func recordBucket(step: UInt32, amountCents: Int64, windowStart: UInt32) {
+    private mutating func recordBucket(
+        step: UInt32,
+        amountCents: Int64,
+        windowStart: UInt32,
+        arena: inout SpillArena<StepBucket>
+    ) {
         if bucket.step == step {
             bucket.add(amountCents)
             return
         }
-        if let index = extraBuckets.firstIndex(where: { $0.step == step }) {
-            extraBuckets[index].add(amountCents)
+        if let index = arena.firstIndex(extraBuckets, where: { $0.step == step }) {
+            arena[extraBuckets, index].add(amountCents)
             return
         }
         let fresh = StepBucket(step: step, count: 1, sumCents: amountCents)
         if bucket.step < windowStart {
             bucket = fresh
-        } else if let index = extraBuckets.firstIndex(where: { $0.step < windowStart }) {
-            extraBuckets[index] = fresh
+        } else if let index = arena.firstIndex(extraBuckets, where: { $0.step < windowStart }) {
+            arena[extraBuckets, index] = fresh
         } else {
-            extraBuckets.append(fresh)
+            arena.append(fresh, to: &extraBuckets)
         }
     }
 
-    private mutating func recordCounterparty(hash: UInt32, step: UInt32, windowStart: UInt32) {
+    private mutating func recordCounterparty(
+        hash: UInt32,
+        step: UInt32,
+        windowStart: UInt32,
+        arena: inout SpillArena<CounterpartyMark>
+    ) {
         if counterparty.hash == hash {
             counterparty.step = max(counterparty.step, step)
             return
         }
-        if let index = extraCounterparties.firstIndex(where: { $0.hash == hash }) {
-            extraCounterparties[index].step = max(extraCounterparties[index].step, step)
+        if let index = arena.firstIndex(extraCounterparties, where: { $0.hash == hash }) {
+            arena[extraCounterparties, index].step = max(arena[extraCounterparties, index].step, step)
             return
         }
         let fresh = CounterpartyMark(hash: hash, step: step)
@@ -128,20 +147,24 @@ struct AccountVelocity: Sendable {
         // Reuse the oldest mark when it is stale or the set is full; otherwise grow.
         var oldestIndex = -1
         var oldestStep = counterparty.step
-        for index in extraCounterparties.indices where extraCounterparties[index].step < oldestStep {
-            oldestIndex = index
-            oldestStep = extraCounterparties[index].step
+        var extraCount = 0
+        arena.forEach(extraCounterparties) { index, mark in
+            if mark.step < oldestStep {
+                oldestIndex = index
+                oldestStep = mark.step
+            }
+            extraCount += 1
         }
-        if oldestStep < windowStart || 1 + extraCounterparties.count >= VelocityStore.maxTrackedCounterparties {
+        if oldestStep < windowStart || 1 + extraCount >= VelocityStore.maxTrackedCounterparties {
             // A full set only forgets a mark older than this event: a late event must not push out newer ones.
             guard oldestStep < windowStart || oldestStep < step else { return }
             if oldestIndex < 0 {
                 counterparty = fresh
             } else {
-                extraCounterparties[oldestIndex] = fresh
+                arena[extraCounterparties, oldestIndex] = fresh
             }
         } else {
-            extraCounterparties.append(fresh)
+            arena.append(fresh, to: &extraCounterparties)
         }
     }
 }
