@@ -11,23 +11,23 @@ struct AccountKey: Sendable {
     init(_ account: String) {
         self.account = account
         var hasher = FNV1a()
-        var packer = AccountCode.Packer()
+        var code: UInt64 = 0
         let isContiguous =
             account.utf8.withContiguousStorageIfAvailable { bytes in
                 for byte in bytes {
                     hasher.combine(byte: byte)
-                    packer.add(byte)
                 }
+                code = AccountCode.pack(bytes)
                 return true
             } != nil
         if !isContiguous {
             for byte in account.utf8 {
                 hasher.combine(byte: byte)
-                packer.add(byte)
             }
+            code = AccountCode.pack(account)
         }
         self.hash = hasher.value
-        self.code = packer.code
+        self.code = code
     }
 
     /// The 32-bit mark this account leaves in its counterparties' sets.
@@ -44,44 +44,23 @@ enum AccountCode {
 
     /// The code of `name`, or 0.
     static func pack(_ name: String) -> UInt64 {
-        var packer = Packer()
-        for byte in name.utf8 {
-            packer.add(byte)
-        }
-        return packer.code
+        var name = name
+        return name.withUTF8 { pack($0) }
     }
 
-    /// Packs byte by byte: letter index (1–26) in bits 54–58, digit count (1–15) in bits 50–53, the digits'
-    /// value (< 10^15 < 2^50) below.
-    struct Packer {
-        private var letter: UInt64 = 0
-        private var digits: UInt64 = 0
-        private var value: UInt64 = 0
-        private var isValid = true
-
-        @inline(__always)
-        mutating func add(_ byte: UInt8) {
-            if letter == 0 {
-                if isValid, byte >= UInt8(ascii: "A"), byte <= UInt8(ascii: "Z") {
-                    letter = UInt64(byte - UInt8(ascii: "A") + 1)
-                } else {
-                    isValid = false
-                }
-                return
-            }
-            let digit = byte &- UInt8(ascii: "0")
-            if digit < 10, digits < 15 {
-                value = value &* 10 &+ UInt64(digit)
-                digits += 1
-            } else {
-                isValid = false
-            }
+    /// The code of the UTF-8 bytes of a name, or 0: letter index (1–26) in bits 54–58, digit count (1–15) in
+    /// bits 50–53, the digits' value (< 10^15 < 2^50) below.
+    @inline(__always)
+    static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard bytes.count >= 2, bytes.count <= 16 else { return 0 }
+        let letter = bytes[0] &- UInt8(ascii: "A")
+        guard letter < 26 else { return 0 }
+        var value: UInt64 = 0
+        for position in 1..<bytes.count {
+            let digit = bytes[position] &- UInt8(ascii: "0")
+            guard digit < 10 else { return 0 }
+            value = value &* 10 &+ UInt64(digit)
         }
-
-        /// The code, or 0 when the bytes were not a letter and 1–15 digits.
-        var code: UInt64 {
-            guard isValid, letter != 0, digits > 0 else { return 0 }
-            return letter << 54 | digits << 50 | value
-        }
+        return UInt64(letter + 1) << 54 | UInt64(bytes.count - 1) << 50 | value
     }
 }

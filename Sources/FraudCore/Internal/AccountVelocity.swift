@@ -69,25 +69,45 @@ struct AccountVelocity: Sendable {
     func snapshot(at step: UInt32, spill: Spill) -> VelocitySnapshot {
         let start = Self.windowStart(endingAt: step)
         var result = VelocitySnapshot(stepsSinceLastSeen: step >= lastSeenStep ? step - lastSeenStep : 0)
-        func include(_ bucket: StepBucket) {
-            guard bucket.step >= start, bucket.step <= step else { return }
-            result.countLast24Steps = result.countLast24Steps.saturatingAdd(bucket.count)
-            result.amountLast24StepsCents = result.amountLast24StepsCents.saturatingAdd(bucket.sumCents)
-            if bucket.step == step {
-                result.countLastStep = bucket.count
-                result.amountLastStepCents = bucket.sumCents
+        Self.include(bucket, into: &result, windowStart: start, step: step)
+        var block = extraBuckets
+        while block != 0 {
+            let (elements, next) = spill.buckets.block(block)
+            for position in elements {
+                Self.include(spill.buckets.element(at: position), into: &result, windowStart: start, step: step)
             }
+            block = next
         }
-        include(bucket)
-        spill.buckets.forEach(extraBuckets) { _, extra in include(extra) }
         var distinct: UInt32 = counterparty.step >= start && counterparty.step <= step ? 1 : 0
-        spill.counterparties.forEach(extraCounterparties) { _, mark in
-            if mark.step >= start && mark.step <= step {
-                distinct += 1
+        block = extraCounterparties
+        while block != 0 {
+            let (elements, next) = spill.counterparties.block(block)
+            for position in elements {
+                let mark = spill.counterparties.element(at: position)
+                if mark.step >= start && mark.step <= step {
+                    distinct += 1
+                }
             }
+            block = next
         }
         result.distinctCounterpartiesLast24Steps = distinct
         return result
+    }
+
+    @inline(__always)
+    private static func include(
+        _ bucket: StepBucket,
+        into result: inout VelocitySnapshot,
+        windowStart start: UInt32,
+        step: UInt32
+    ) {
+        guard bucket.step >= start, bucket.step <= step else { return }
+        result.countLast24Steps = result.countLast24Steps.saturatingAdd(bucket.count)
+        result.amountLast24StepsCents = result.amountLast24StepsCents.saturatingAdd(bucket.sumCents)
+        if bucket.step == step {
+            result.countLastStep = bucket.count
+            result.amountLastStepCents = bucket.sumCents
+        }
     }
 
     /// Adds one event. Events older than the window of the newest step seen are not counted.
@@ -148,12 +168,18 @@ struct AccountVelocity: Sendable {
         var oldestIndex = -1
         var oldestStep = counterparty.step
         var extraCount = 0
-        arena.forEach(extraCounterparties) { index, mark in
-            if mark.step < oldestStep {
-                oldestIndex = index
-                oldestStep = mark.step
+        var block = extraCounterparties
+        while block != 0 {
+            let (elements, next) = arena.block(block)
+            for position in elements {
+                let mark = arena.element(at: position)
+                if mark.step < oldestStep {
+                    oldestIndex = extraCount
+                    oldestStep = mark.step
+                }
+                extraCount += 1
             }
-            extraCount += 1
+            block = next
         }
         if oldestStep < windowStart || 1 + extraCount >= VelocityStore.maxTrackedCounterparties {
             // A full set only forgets a mark older than this event: a late event must not push out newer ones.

@@ -46,19 +46,19 @@ struct SpillArena<Element: Sendable>: Sendable {
         return total
     }
 
-    /// Calls `body` with each element of `list` and its position, in order.
+    /// Block `block` of a list (the list's handle, then each `next`): the storage positions of its elements
+    /// (read them with ``element(at:)``) and the next block, 0 after the last. For loops without closures:
+    /// `var block = list; while block != 0 { let (elements, next) = arena.block(block); …; block = next }`.
     @inline(__always)
-    func forEach(_ list: UInt32, _ body: (_ position: Int, _ element: Element) -> Void) {
-        var block = list
-        var position = 0
-        while block != 0 {
-            let start = Int(block - 1) * Self.blockSize
-            for offset in 0..<Int(counts[Int(block - 1)]) {
-                body(position, storage[start + offset])
-                position += 1
-            }
-            block = nexts[Int(block - 1)]
-        }
+    func block(_ block: UInt32) -> (elements: Range<Int>, next: UInt32) {
+        let start = Int(block - 1) * Self.blockSize
+        return (start..<start + Int(counts[Int(block - 1)]), nexts[Int(block - 1)])
+    }
+
+    /// The element at a storage position from ``block(_:)``.
+    @inline(__always)
+    func element(at storagePosition: Int) -> Element {
+        storage[storagePosition]
     }
 
     /// The position of the first element of `list` that satisfies `predicate`.
@@ -133,7 +133,10 @@ struct SpillArena<Element: Sendable>: Sendable {
         if let free = freeBlocks.popLast() {
             block = free
         } else {
-            storage.append(contentsOf: repeatElement(filler, count: Self.blockSize))
+            storage.append(element)
+            for _ in 1..<Self.blockSize {
+                storage.append(filler)
+            }
             counts.append(0)
             nexts.append(0)
             block = UInt32(counts.count)
