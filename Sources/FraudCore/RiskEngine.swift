@@ -77,6 +77,10 @@ public final class RiskEngine: Sendable {
     public let trainedModel: TrainedModel?
     let velocity: VelocityStore
     let idempotency: IdempotencyCache
+    /// ``trainedModel`` flattened for the hot path, when it is a logistic regression.
+    let logisticPlan: LogisticPlan?
+    /// ``modelVersion``, kept so that scoring copies no model.
+    let version: String
 
     /// Creates an engine with empty state that scores with the rules of `model`.
     ///
@@ -104,6 +108,8 @@ public final class RiskEngine: Sendable {
         self.configuration = configuration
         self.model = rules
         self.trainedModel = trainedModel
+        self.logisticPlan = trainedModel.flatMap(LogisticPlan.init)
+        self.version = trainedModel?.version ?? rules.version
         self.velocity = VelocityStore(
             shardCount: configuration.shardCount,
             idleEvictionSteps: configuration.idleEvictionSteps,
@@ -116,7 +122,7 @@ public final class RiskEngine: Sendable {
     }
 
     /// The model's version, reported with every assessment.
-    public var modelVersion: String { trainedModel?.version ?? model.version }
+    public var modelVersion: String { version }
 
     /// Scores a validated transaction, or returns the earlier result for a repeated id.
     ///
@@ -197,6 +203,20 @@ public final class RiskEngine: Sendable {
 
     /// Model and decision for the features of one transaction.
     func assess(_ features: Features) -> Assessment {
+        if let logisticPlan {
+            let riskScore = TrainedModel.riskScore(logit: logisticPlan.logit(features))
+            let threshold = configuration.reviewThreshold
+            // Reasons exactly as `TrainedModel.evaluate` gives them, only for the few scores that need them.
+            let reasons =
+                riskScore >= threshold && riskScore > 0
+                ? trainedModel?.evaluate(features, reasonsAtOrAbove: threshold).reasons ?? [] : []
+            return Assessment(
+                riskScore: riskScore,
+                decision: configuration.decision(for: riskScore),
+                reasons: reasons,
+                modelVersion: version
+            )
+        }
         if let trainedModel {
             let (riskScore, reasons) = trainedModel.evaluate(
                 features,
