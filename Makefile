@@ -10,7 +10,7 @@
 #   make check-proto  fail when the committed protoc-c output is stale
 #   make pg-start / pg-stop    the project-local PostgreSQL (var/pg, 127.0.0.1:55432)
 #   make bench        release build, server + PostgreSQL, fraud-loadgen at several rates + capacity, h2load check
-#   make bench-core   the risk engine alone      make bench-anchors   fraud-server vs the reference servers
+#   make bench-core   the risk engine alone (10 M accounts)   make bench-anchors   fraud-server vs the reference servers
 #   make clean
 SWIFT ?= swift
 PYTHON ?= .venv/bin/python
@@ -69,8 +69,10 @@ run: release pg-start
 bench: release pg-start
 	@$(PG_ENV) && bash scripts/bench.sh --postgres-url "$$FRAUD_PG_URL"
 
+# BENCH_CORE_FLAGS: e.g. `--accounts 1000000 --count 500000` for a quicker run, `--model rules`.
+BENCH_CORE_FLAGS ?=
 bench-core: release
-	.build/release/fraud-core-bench
+	.build/release/fraud-core-bench $(BENCH_CORE_FLAGS)
 
 bench-anchors: release
 	bash ../shared/anchors/bench.sh --configs "lat mid high" --under-test '$(CURDIR)/.build/release/fraud-server --port {port} --journal-dir $(CURDIR)/var/bench/anchors-journal-{port}'

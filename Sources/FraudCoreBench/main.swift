@@ -160,7 +160,10 @@ if !isAllocationChild {
     table.append(("  scored / declined / reviewed", "\(consumed.scored) / \(consumed.declines) / \(consumed.reviews)"))
 
     if isProfile {
-        print("profile: \(consumed.scored) scored, \(format(rate)) scores/s")
+        print(
+            "profile: \(consumed.scored) scored, \(format(rate)) scores/s,"
+                + " \(format(Double(single.count) / cpu)) per CPU-second"
+        )
         exit(0)
     }
 
