@@ -16,19 +16,17 @@ struct SpillArenaTests {
         }
         for round in 0..<5_000 {
             let list = next(20)
-            switch next(10) {
-            case 0:
+            let action = next(10)
+            if action == 0 {
                 arena.release(&lists[list])
                 arrays[list] = []
-            case 1, 2 where !arrays[list].isEmpty:
+            } else if action <= 2, !arrays[list].isEmpty {
                 let position = next(arrays[list].count)
                 arena[lists[list], position] = round
                 arrays[list][position] = round
-            default:
-                if arrays[list].count < 23 {
-                    arena.append(round, to: &lists[list])
-                    arrays[list].append(round)
-                }
+            } else if arrays[list].count < 23 {
+                arena.append(round, to: &lists[list])
+                arrays[list].append(round)
             }
             for index in 0..<20 {
                 #expect(arena.count(lists[index]) == arrays[index].count)
