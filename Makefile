@@ -10,8 +10,9 @@
 #   make check-proto  fail when the committed protoc-c output is stale
 #   make pg-start / pg-stop    the project-local PostgreSQL (var/pg, 127.0.0.1:55432)
 #   make bench        release build, server + PostgreSQL, fraud-loadgen at several rates + capacity, h2load check
-#   make bench-core   the risk engine alone      make bench-anchors   fraud-server vs the reference servers
+#   make bench-core   the risk engine alone (10 M accounts)   make bench-anchors   fraud-server vs the reference servers
 #   make bench-admin  a million stored decisions: summary latency; Score p99 without / with an open dashboard
+#   make bench-tls    Score throughput over TLS + JWT vs cleartext without auth, same run
 #   make clean
 SWIFT ?= swift
 PYTHON ?= .venv/bin/python
@@ -75,8 +76,13 @@ bench: release pg-start
 bench-admin: release pg-start
 	@$(PG_ENV) && SKIP_BUILD=1 bash scripts/bench-admin.sh --postgres-url "$$FRAUD_PG_URL"
 
+bench-tls: release
+	SKIP_BUILD=1 bash scripts/bench-tls.sh
+
+# BENCH_CORE_FLAGS: e.g. `--accounts 1000000 --count 500000` for a quicker run, `--model rules`.
+BENCH_CORE_FLAGS ?=
 bench-core: release
-	.build/release/fraud-core-bench
+	.build/release/fraud-core-bench $(BENCH_CORE_FLAGS)
 
 bench-anchors: release
 	bash ../shared/anchors/bench.sh --configs "lat mid high" --under-test '$(CURDIR)/.build/release/fraud-server --auth off --port {port} --journal-dir $(CURDIR)/var/bench/anchors-journal-{port}'

@@ -62,9 +62,20 @@ public final class IdempotencyCache: Sendable {
         fingerprint: UInt64,
         assess: () -> Assessment
     ) -> ScoreOutcome {
-        let shard = shards[FNV1a.hash(transactionID).shardIndex(count: shards.count)]
+        resolve(transactionID: transactionID, hash: FNV1a.hash(transactionID), fingerprint: fingerprint, assess: assess)
+    }
+
+    /// ``resolve(transactionID:fingerprint:assess:)`` with the id's ``FNV1a/hash(_:)`` computed by the caller.
+    @inline(__always)
+    func resolve(
+        transactionID: String,
+        hash: UInt64,
+        fingerprint: UInt64,
+        assess: () -> Assessment
+    ) -> ScoreOutcome {
+        let shard = shards[hash.shardIndex(count: shards.count)]
         return shard.table.withLock { table in
-            if let record = table.record(for: transactionID) {
+            if let record = table.record(for: transactionID, hash: hash) {
                 guard record.fingerprint == fingerprint else {
                     return .conflict(
                         ValidationError(
@@ -76,7 +87,7 @@ public final class IdempotencyCache: Sendable {
                 return .replayed(record.assessment)
             }
             let assessment = assess()
-            table.insert(transactionID, Record(fingerprint: fingerprint, assessment: assessment))
+            table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
             return .scored(assessment)
         }
     }
@@ -88,9 +99,26 @@ public final class IdempotencyCache: Sendable {
         fingerprint: UInt64,
         assess: () -> Assessment?
     ) -> ScoreOutcome? {
-        let shard = shards[FNV1a.hash(transactionID).shardIndex(count: shards.count)]
+        resolveIfCommitted(
+            transactionID: transactionID,
+            hash: FNV1a.hash(transactionID),
+            fingerprint: fingerprint,
+            assess: assess
+        )
+    }
+
+    /// ``resolveIfCommitted(transactionID:fingerprint:assess:)`` with the id's ``FNV1a/hash(_:)`` computed by
+    /// the caller.
+    @inline(__always)
+    func resolveIfCommitted(
+        transactionID: String,
+        hash: UInt64,
+        fingerprint: UInt64,
+        assess: () -> Assessment?
+    ) -> ScoreOutcome? {
+        let shard = shards[hash.shardIndex(count: shards.count)]
         return shard.table.withLock { table in
-            if let record = table.record(for: transactionID) {
+            if let record = table.record(for: transactionID, hash: hash) {
                 guard record.fingerprint == fingerprint else {
                     return .conflict(
                         ValidationError(
@@ -102,16 +130,23 @@ public final class IdempotencyCache: Sendable {
                 return .replayed(record.assessment)
             }
             guard let assessment = assess() else { return nil }
-            table.insert(transactionID, Record(fingerprint: fingerprint, assessment: assessment))
+            table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
             return .scored(assessment)
         }
     }
 
     /// The record kept for `transactionID`, if any.
     public func record(for transactionID: String) -> Record? {
-        shards[FNV1a.hash(transactionID).shardIndex(count: shards.count)].table.withLock { table in
-            table.record(for: transactionID)
+        let hash = FNV1a.hash(transactionID)
+        return shards[hash.shardIndex(count: shards.count)].table.withLock { table in
+            table.record(for: transactionID, hash: hash)
         }
+    }
+
+    /// Bytes of memory the cache's tables hold (index, records, eviction ring), over all shards, not counting
+    /// heap storage owned by the assessments themselves (reason arrays and strings).
+    public var memoryFootprint: Int {
+        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryFootprint } }
     }
 
     /// Ids currently held, over all shards.
@@ -120,11 +155,20 @@ public final class IdempotencyCache: Sendable {
     }
 }
 
-/// One idempotency shard: records by id plus a ring of ids in insertion order for FIFO eviction.
+/// One idempotency shard: a ring of entries in insertion order (FIFO eviction overwrites the oldest) and a
+/// ``SlotIndex`` from the id's hash to its ring position. Each entry keeps its id's hash, so evicting it
+/// needs no rehashing and a lookup compares strings only when all 64 bits match.
 struct IdempotencyTable: Sendable {
-    private var records: [String: IdempotencyCache.Record] = [:]
-    /// Ids in insertion order; grows to `capacity`, then `oldest` marks the slot to overwrite next.
-    private var ring: [String] = []
+    struct Entry: Sendable {
+        var transactionID: String
+        /// FNV-1a of the id, as used for the shard.
+        var hash: UInt64
+        var record: IdempotencyCache.Record
+    }
+
+    private var index = SlotIndex()
+    /// Entries in insertion order; grows to `capacity`, then `oldest` marks the entry to overwrite next.
+    private var ring: [Entry] = []
     private var oldest = 0
     let capacity: Int
 
@@ -132,21 +176,48 @@ struct IdempotencyTable: Sendable {
         self.capacity = capacity
     }
 
-    var count: Int { records.count }
+    var count: Int { ring.count }
+
+    /// Heap bytes held by the index and the ring, not by the assessments' own arrays and strings.
+    var memoryFootprint: Int {
+        index.memoryFootprint + 32 + ring.capacity * MemoryLayout<Entry>.stride
+    }
+
+    @inline(__always)
+    private static func indexHash(_ hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: hash)
+    }
 
     func record(for transactionID: String) -> IdempotencyCache.Record? {
-        records[transactionID]
+        record(for: transactionID, hash: FNV1a.hash(transactionID))
+    }
+
+    /// The record of `transactionID`, whose ``FNV1a/hash(_:)`` is `hash`.
+    @inline(__always)
+    func record(for transactionID: String, hash: UInt64) -> IdempotencyCache.Record? {
+        ring.withUnsafeBufferPointer { ring in
+            index.find(hash: Self.indexHash(hash)) { position in
+                ring[position].hash == hash && ring[position].transactionID == transactionID
+            }.map { ring[$0].record }
+        }
+    }
+
+    mutating func insert(_ transactionID: String, _ record: IdempotencyCache.Record) {
+        insert(transactionID, hash: FNV1a.hash(transactionID), record)
     }
 
     /// Stores a new id, forgetting the oldest one when full. The id must not be present.
-    mutating func insert(_ transactionID: String, _ record: IdempotencyCache.Record) {
+    @inline(__always)
+    mutating func insert(_ transactionID: String, hash: UInt64, _ record: IdempotencyCache.Record) {
+        let entry = Entry(transactionID: transactionID, hash: hash, record: record)
         if ring.count < capacity {
-            ring.append(transactionID)
+            index.insert(hash: Self.indexHash(hash), slot: ring.count)
+            ring.append(entry)
         } else {
-            records.removeValue(forKey: ring[oldest])
-            ring[oldest] = transactionID
+            index.remove(hash: Self.indexHash(ring[oldest].hash), slot: oldest)
+            index.insert(hash: Self.indexHash(hash), slot: oldest)
+            ring[oldest] = entry
             oldest = oldest + 1 == capacity ? 0 : oldest + 1
         }
-        records[transactionID] = record
     }
 }

@@ -16,10 +16,12 @@ extension RiskEngine {
         commit: (Assessment) -> Bool
     ) -> ScoreOutcome? {
         _ = label
-        let fingerprint = transaction.fingerprint
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
-        return idempotency.resolveIfCommitted(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+        let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
+        return idempotency.resolveIfCommitted(
+            transactionID: transaction.transactionID,
+            hash: idHash,
+            fingerprint: fingerprint
+        ) {
             let assessment = assess(observe(transaction, origin: origin, destination: destination))
             return commit(assessment) ? assessment : nil
         }
@@ -30,10 +32,8 @@ extension RiskEngine {
     ///
     /// Feed decisions oldest first, before serving.
     public func restore(_ transaction: Transaction, assessment: Assessment) {
-        let fingerprint = transaction.fingerprint
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
-        _ = idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+        let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
+        _ = idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
             _ = observe(transaction, origin: origin, destination: destination)
             return assessment
         }

@@ -77,6 +77,10 @@ public final class RiskEngine: Sendable {
     public let trainedModel: TrainedModel?
     let velocity: VelocityStore
     let idempotency: IdempotencyCache
+    /// ``trainedModel`` flattened for the hot path, when it is a logistic regression.
+    let logisticPlan: LogisticPlan?
+    /// ``modelVersion``, kept so that scoring copies no model.
+    let version: String
 
     /// Creates an engine with empty state that scores with the rules of `model`.
     ///
@@ -104,6 +108,8 @@ public final class RiskEngine: Sendable {
         self.configuration = configuration
         self.model = rules
         self.trainedModel = trainedModel
+        self.logisticPlan = trainedModel.flatMap(LogisticPlan.init)
+        self.version = trainedModel?.version ?? rules.version
         self.velocity = VelocityStore(
             shardCount: configuration.shardCount,
             idleEvictionSteps: configuration.idleEvictionSteps,
@@ -116,7 +122,7 @@ public final class RiskEngine: Sendable {
     }
 
     /// The model's version, reported with every assessment.
-    public var modelVersion: String { trainedModel?.version ?? model.version }
+    public var modelVersion: String { version }
 
     /// Scores a validated transaction, or returns the earlier result for a repeated id.
     ///
@@ -127,11 +133,9 @@ public final class RiskEngine: Sendable {
     ///   different payload).
     public func score(_ transaction: Transaction, label: Label) -> ScoreOutcome {
         _ = label
-        // Hashing happens here, before any lock.
-        let fingerprint = transaction.fingerprint
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
-        return idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+        // Hashing happens here, before any lock, once per string.
+        let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
+        return idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
             assess(observe(transaction, origin: origin, destination: destination))
         }
     }
@@ -148,16 +152,31 @@ public final class RiskEngine: Sendable {
         outcome: ScoreOutcome, features: Features?
     ) {
         _ = label
-        let fingerprint = transaction.fingerprint
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
+        let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         var seen: Features?
-        let outcome = idempotency.resolve(transactionID: transaction.transactionID, fingerprint: fingerprint) {
+        let outcome = idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
             let features = observe(transaction, origin: origin, destination: destination)
             seen = features
             return assess(features)
         }
         return (outcome, seen)
+    }
+
+    /// The hashes of the id and the accounts, the accounts' codes and the payload fingerprint: every string
+    /// of the transaction is read once.
+    @inline(__always)
+    static func keys(of transaction: Transaction) -> (
+        idHash: UInt64, origin: AccountKey, destination: AccountKey, fingerprint: UInt64
+    ) {
+        let idHash = FNV1a.hash(transaction.transactionID)
+        let origin = AccountKey(transaction.originAccount)
+        let destination = AccountKey(transaction.destinationAccount)
+        let fingerprint = transaction.fingerprint(
+            transactionIDHash: idHash,
+            originHash: origin.hash,
+            destinationHash: destination.hash
+        )
+        return (idHash, origin, destination, fingerprint)
     }
 
     /// Velocity update and features: the one per-transaction feature step. Runs under the id's
@@ -184,6 +203,20 @@ public final class RiskEngine: Sendable {
 
     /// Model and decision for the features of one transaction.
     func assess(_ features: Features) -> Assessment {
+        if let logisticPlan {
+            let riskScore = TrainedModel.riskScore(logit: logisticPlan.logit(features))
+            let threshold = configuration.reviewThreshold
+            // Reasons exactly as `TrainedModel.evaluate` gives them, only for the few scores that need them.
+            let reasons =
+                riskScore >= threshold && riskScore > 0
+                ? trainedModel?.evaluate(features, reasonsAtOrAbove: threshold).reasons ?? [] : []
+            return Assessment(
+                riskScore: riskScore,
+                decision: configuration.decision(for: riskScore),
+                reasons: reasons,
+                modelVersion: version
+            )
+        }
         if let trainedModel {
             let (riskScore, reasons) = trainedModel.evaluate(
                 features,
@@ -203,6 +236,12 @@ public final class RiskEngine: Sendable {
             reasons: reasons,
             modelVersion: model.version
         )
+    }
+
+    /// Bytes held by the engine's state, by its own count (see ``VelocityStore/memoryFootprint`` and
+    /// ``IdempotencyCache/memoryFootprint``). Walks every account: for diagnostics and benchmarks.
+    public var memoryFootprint: (velocityBytes: Int, idempotencyBytes: Int) {
+        (velocity.memoryFootprint, idempotency.memoryFootprint)
     }
 
     /// Accounts held in the velocity store.

@@ -72,7 +72,7 @@ public final class VelocityStore: Sendable {
     func observe(_ key: AccountKey, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
         shards[key.hash.shardIndex(count: shards.count)].table.withLock { table in
             table.observe(
-                account: key.account,
+                key,
                 counterpartyHash: counterpartyHash,
                 amountCents: amountCents,
                 step: step
@@ -89,27 +89,18 @@ public final class VelocityStore: Sendable {
     public func snapshot(account: String, step: UInt32) -> VelocitySnapshot {
         let key = AccountKey(account)
         return shards[key.hash.shardIndex(count: shards.count)].table.withLock { table in
-            table.snapshot(account: key.account, step: step)
+            table.snapshot(key, step: step)
         }
+    }
+
+    /// Bytes of memory the store's tables hold (slots, index, spilled per-account arrays), over all shards:
+    /// its own count, for capacity planning and the benchmark. Walks every account; not for the hot path.
+    public var memoryFootprint: Int {
+        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryFootprint } }
     }
 
     /// Accounts currently held, over all shards (idle ones not yet swept included).
     public var accountCount: Int {
         shards.reduce(0) { total, shard in total + shard.table.withLock { $0.count } }
     }
-}
-
-/// An account name with its FNV-1a hash, computed once before any lock is taken.
-struct AccountKey: Sendable {
-    let account: String
-    let hash: UInt64
-
-    @inline(__always)
-    init(_ account: String) {
-        self.account = account
-        self.hash = FNV1a.hash(account)
-    }
-
-    /// The 32-bit mark this account leaves in its counterparties' sets.
-    var counterpartyHash: UInt32 { hash.folded32 }
 }

@@ -2,53 +2,76 @@ import Dispatch
 import Foundation
 import FraudCore
 import Glibc
+import Synchronization
 
 // fraud-core-bench: throughput, allocations and memory of the FraudCore engine alone.
-//   --count N        synthetic transactions (default 1_000_000)
+//   --accounts N     accounts whose velocity is pre-populated before scoring (default 10_000_000)
+//   --count N        fresh transactions scored per run (default 2_000_000)
 //   --threads T      threads for the parallel run (default: all cores)
 //   --evaluate CSV   instead: score a PaySim CSV and report weighted recall / precision
 //   --legit-weight W weight of legitimate rows for --evaluate (default 256.37)
-//   --model FILE     score with a trained model (JSON from `fraud-ctl train`, or "bundled") instead of rules-v1
+//   --model FILE     the model: "bundled" (default, as the server), "rules", or a JSON from `fraud-ctl train`
+//   --profile        only pre-population and the 1-thread run (for callgrind / perf)
+//   --dump CSV       instead: print every result for the PaySim CSV and synthetic traffic (see OutputDump)
 // Allocation counts come from a child run of this binary under glibc's malloc tracer (see AllocationTrace).
 
-var count = 1_000_000
+var count = 2_000_000
+var accounts = 10_000_000
 var threads = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 var evaluatePath: String?
 var legitWeight = 256.37
 var isAllocationChild = false
 var modelPath: String?
+var dumpPath: String?
+var isProfile = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--count": count = Int(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil } ?? count
+    case "--accounts": accounts = Int(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil } ?? accounts
     case "--threads": threads = Int(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil } ?? threads
     case "--evaluate": evaluatePath = arguments.next()
     case "--legit-weight": legitWeight = Double(arguments.next() ?? "") ?? legitWeight
     case "--allocations-child": isAllocationChild = true
     case "--model": modelPath = arguments.next()
+    case "--dump": dumpPath = arguments.next()
+    case "--profile": isProfile = true
     default:
-        print("usage: fraud-core-bench [--count N] [--threads T] [--model FILE|bundled] [--evaluate CSV [--legit-weight W]]")
+        print("usage: fraud-core-bench [--accounts N] [--count N] [--threads T] [--model FILE|bundled] [--evaluate CSV [--legit-weight W]]")
         exit(2)
     }
 }
 
-/// The trained model given with --model, if any.
-let trainedModel: TrainedModel? = modelPath.map { path in
+/// The trained model given with --model (default: the bundled one, as the server), nil for `--model rules`.
+let trainedModel: TrainedModel? = modelPath.flatMap { path -> TrainedModel? in
     if path == "bundled" { return TrainedModel.bundled }
+    if path == "rules" { return nil }
     do {
         return try TrainedModel(json: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
     } catch {
         print("cannot load model \(path): \(error)")
         exit(1)
     }
-}
+} ?? (modelPath == nil ? TrainedModel.bundled : nil)
 
-/// A fresh engine scoring with the --model (its thresholds) or the rules.
-func makeEngine() -> RiskEngine {
-    guard let trainedModel else { return RiskEngine() }
+/// A fresh engine as the server makes it (default configuration, the model's thresholds) with room for
+/// `accounts` accounts (shards fill unevenly, hence the factor 2: no capacity eviction in the benchmark).
+func makeEngine(accounts: Int) -> RiskEngine {
     var configuration = RiskEngineConfiguration()
+    configuration.maxAccounts = max(configuration.maxAccounts, 2 * accounts)
+    guard let trainedModel else { return RiskEngine(configuration: configuration) }
     configuration.adoptThresholds(of: trainedModel)
     return RiskEngine(configuration: configuration, trainedModel: trainedModel)
+}
+
+if let dumpPath {
+    do {
+        try dumpOutputs(path: dumpPath)
+    } catch {
+        print("cannot read \(dumpPath): \(error)")
+        exit(1)
+    }
+    exit(0)
 }
 
 if let evaluatePath {
@@ -78,34 +101,103 @@ func format(_ value: Double, decimals: Int = 0) -> String {
 var table: [(String, String)] = []
 let clock = ContinuousClock()
 
-print("building \(count) synthetic transactions…")
-let transactions = makeSyntheticTransactions(count: count)
+// 0. Bytes per account: a VelocityStore alone with `accounts` distinct PaySim-style ids, one transaction each
+// (then 2 steps each for a tenth of them). Measured before anything else so the RSS delta is its own.
+if !isAllocationChild, !isProfile {
+    let names = AccountPopulation(count: accounts)
+    let rssBefore = ProcessMemory.residentBytes()
+    let heapBefore = heapInUse()
+    let store = VelocityStore(maxAccounts: 2 * accounts)
+    for index in 0..<accounts {
+        _ = store.observe(
+            account: names.name(index),
+            counterparty: names.name(index &* 7_919 % accounts),
+            amountCents: 10_000,
+            step: 1
+        )
+    }
+    let held = store.accountCount
+    let rss = Double(ProcessMemory.residentBytes() - rssBefore) / Double(held)
+    let heap = Double(heapInUse() - heapBefore) / Double(held)
+    let own = Double(store.memoryFootprint) / Double(held)
+    table.append(("accounts held (velocity store alone)", String(held)))
+    table.append(("bytes per account, RSS delta", format(rss, decimals: 1)))
+    table.append(("bytes per account, heap delta", format(heap, decimals: 1)))
+    table.append(("bytes per account, store's own count", format(own, decimals: 1)))
+    withExtendedLifetime(store) {}
+}
 
-// 1. One thread.
+// 1. The engine as the server runs it: default configuration (bundled model) with room for every account,
+// velocity pre-populated with `accounts` accounts, then `count` fresh transactions (unique ids) scored through
+// the server's entry point `score(_:label:commit:)` on one thread. Validation is left out: the server
+// validates before calling the engine (ScoringService).
 if !isAllocationChild {
-    let engine = makeEngine()
-    var declines = 0
+    let population = AccountPopulation(count: accounts)
+    let rssBefore = ProcessMemory.residentBytes()
+    let engine = makeEngine(accounts: accounts)
+    let prepared = clock.measure {
+        prepopulate(engine, population: population)
+    }
+    let rssAfter = ProcessMemory.residentBytes()
+    table.append(("accounts in the engine", String(engine.accountCount)))
+    table.append(("  pre-population", format(seconds(prepared), decimals: 1) + " s"))
+    table.append(("  engine RSS (velocity + \(engine.idempotencyCount) ids)", format(Double(rssAfter - rssBefore) / 1_048_576) + " MiB"))
+    let footprint = engine.memoryFootprint
+    table.append(("  velocity bytes per account (own count)", format(Double(footprint.velocityBytes) / Double(engine.accountCount), decimals: 1)))
+    table.append(("  idempotency bytes per id (own count)", format(Double(footprint.idempotencyBytes) / Double(engine.idempotencyCount), decimals: 1)))
+
+    let single = makeFreshTransactions(count: count, population: population, firstID: 0, seed: 1)
+    var consumed = Consumed()
+    let cpuBefore = ThreadCPUTime.seconds()
     let elapsed = clock.measure {
-        for transaction in transactions {
-            if case .scored(let assessment) = engine.score(transaction, label: .unspecified),
-                assessment.decision == .decline
-            {
-                declines += 1
-            }
+        consumed = scoreAll(single[...], with: engine)
+    }
+    let cpu = ThreadCPUTime.seconds() - cpuBefore
+    let rate = Double(single.count) / seconds(elapsed)
+    table.append(("scores/s, 1 thread", format(rate)))
+    table.append(("  mean time per score", format(1e9 / rate) + " ns"))
+    table.append(("  per CPU-second of the thread", format(Double(single.count) / cpu)))
+    table.append(("  scored / declined / reviewed", "\(consumed.scored) / \(consumed.declines) / \(consumed.reviews)"))
+
+    if isProfile {
+        print(
+            "profile: \(consumed.scored) scored, \(format(rate)) scores/s,"
+                + " \(format(Double(single.count) / cpu)) per CPU-second"
+        )
+        exit(0)
+    }
+
+    // 2. All threads, each scoring a disjoint slice of new transactions into the same engine.
+    let parallel = makeFreshTransactions(count: count, population: population, firstID: count, seed: 2)
+    let sliceSize = (parallel.count + threads - 1) / threads
+    let results = Mutex(Consumed())
+    let parallelElapsed = clock.measure {
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            let start = thread * sliceSize
+            let end = min(start + sliceSize, parallel.count)
+            guard start < end else { return }
+            let cpuBefore = ThreadCPUTime.seconds()
+            var local = scoreAll(parallel[start..<end], with: engine)
+            local.cpuSeconds = ThreadCPUTime.seconds() - cpuBefore
+            results.withLock { $0.merge(local) }
         }
     }
-    let rate = Double(transactions.count) / seconds(elapsed)
-    table.append(("scores/s, 1 thread", format(rate)))
-    table.append(("  mean latency per score", format(1e9 / rate, decimals: 0) + " ns"))
-    table.append(("  declines (synthetic)", String(declines)))
+    let parallelRate = Double(parallel.count) / seconds(parallelElapsed)
+    table.append(("scores/s, \(threads) threads", format(parallelRate)))
+    let merged = results.withLock { $0 }
+    table.append(("  scored (\(threads) threads)", String(merged.scored)))
+    table.append(("  per CPU-second of the threads", format(Double(merged.scored) / merged.cpuSeconds)))
+    table.append(("process RSS at the end", format(Double(ProcessMemory.residentBytes()) / 1_048_576) + " MiB"))
+    withExtendedLifetime(engine) {}
 }
 
 // 1b. The model alone (features precomputed): what the scoring model costs inside a score.
 if !isAllocationChild {
-    let sample = transactions.prefix(200_000).map {
+    let population = AccountPopulation(count: min(accounts, 1_000_000))
+    let sample = makeFreshTransactions(count: 200_000, population: population, firstID: 0, seed: 3).map {
         FeatureExtractor.features(for: $0, origin: .unseen, destination: .unseen)
     }
-    let review = makeEngine().configuration.reviewThreshold
+    let review = makeEngine(accounts: 1).configuration.reviewThreshold
     var checksum: Float = 0
     let rounds = 5
     let elapsed = clock.measure {
@@ -124,57 +216,23 @@ if !isAllocationChild {
     if checksum.isNaN { print("") }
 }
 
-// 2. All threads, each scoring a disjoint slice into one shared engine.
-if !isAllocationChild {
-    let engine = makeEngine()
-    let sliceSize = (transactions.count + threads - 1) / threads
-    let elapsed = clock.measure {
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            let start = thread * sliceSize
-            let end = min(start + sliceSize, transactions.count)
-            guard start < end else { return }
-            for index in start..<end {
-                _ = engine.score(transactions[index], label: .unspecified)
-            }
-        }
-    }
-    let rate = Double(transactions.count) / seconds(elapsed)
-    table.append(("scores/s, \(threads) threads", format(rate)))
-}
-
 // 3. Allocations per score, measured in a child process under glibc's malloc tracer.
 if isAllocationChild {
-    print(measureAllocations(transactions: transactions))
+    print(measureAllocations(accounts: accounts, count: count))
     exit(0)
 }
-table.append(contentsOf: allocationRows(count: count, modelPath: modelPath))
+table.append(contentsOf: allocationRows(accounts: accounts, count: count, modelPath: modelPath))
 
-// 4. Bytes per account in the velocity store: 1,000,000 distinct accounts, 1 transaction each.
+// 4. Bytes per idempotency entry: 1,000,000 ids with assessments of the rules model (its own reasons, 0.87
+// per entry on this traffic: more than the trained model gives, so an upper bound).
 do {
-    let accounts = 1_000_000
-    let names = (0..<accounts).map { "C\(1_000_000_000 + $0)" }
-    let before = heapInUse()
-    let store = VelocityStore(maxAccounts: 2 * accounts)
-    for (index, name) in names.enumerated() {
-        _ = store.observe(account: name, counterparty: names[(index &* 7919) % accounts], amountCents: 10_000, step: 1)
-    }
-    let perAccount = Double(heapInUse() - before) / Double(store.accountCount)
-    table.append(("bytes per account (1 txn, 11-char name)", format(perAccount, decimals: 1)))
-    for (index, name) in names.enumerated() {
-        _ = store.observe(account: name, counterparty: names[(index &* 31) % accounts], amountCents: 10_000, step: 2)
-    }
-    let perBusyAccount = Double(heapInUse() - before) / Double(store.accountCount)
-    table.append(("bytes per account (2 txns, 2 steps)", format(perBusyAccount, decimals: 1)))
-    withExtendedLifetime(store) {}
-}
-
-// 5. Bytes per idempotency entry: 1,000,000 ids with assessments from the real model (own reasons).
-do {
-    let entries = min(1_000_000, transactions.count)
+    let entries = 1_000_000
+    let population = AccountPopulation(count: min(accounts, 1_000_000))
+    let transactions = makeFreshTransactions(count: entries, population: population, firstID: 0, seed: 4)
     let cache = IdempotencyCache(capacity: 2 * entries)
     var reasonTotal = 0
     let before = heapInUse()
-    for transaction in transactions[..<entries] {
+    for transaction in transactions {
         let features = FeatureExtractor.features(for: transaction, origin: .unseen, destination: .unseen)
         _ = cache.resolve(transactionID: transaction.transactionID, fingerprint: transaction.fingerprint) {
             let (score, reasons) = RiskModel.default.evaluate(features)
@@ -183,15 +241,16 @@ do {
         }
     }
     let perEntry = Double(heapInUse() - before) / Double(cache.count)
-    table.append(("bytes per idempotency entry", format(perEntry, decimals: 1)))
+    table.append(("bytes per idempotency entry (heap delta)", format(perEntry, decimals: 1)))
+    table.append(("  own count, without reason strings", format(Double(cache.memoryFootprint) / Double(cache.count), decimals: 1)))
     table.append(("  mean reasons per entry", format(Double(reasonTotal) / Double(entries), decimals: 2)))
     withExtendedLifetime(cache) {}
 }
 
 print("")
-print("fraud-core-bench  count=\(count)  threads=\(threads)  model=\(makeEngine().modelVersion)")
+print("fraud-core-bench  accounts=\(accounts)  count=\(count)  threads=\(threads)  model=\(makeEngine(accounts: 1).modelVersion)")
 print("allocations: glibc mtrace (libc_malloc_debug.so.0) in a child run, malloc+calloc+realloc+memalign")
-print("bytes: delta of \(HeapUsage.method)")
+print("bytes: RSS (/proc/self/statm) and \(HeapUsage.method) deltas")
 let width = table.map(\.0.count).max() ?? 0
 for (name, value) in table {
     print(name + String(repeating: " ", count: width - name.count) + "  " + value)

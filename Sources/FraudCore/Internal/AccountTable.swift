@@ -1,19 +1,30 @@
-/// One velocity shard's accounts: a dense slot array plus an index from account name to slot.
+/// One velocity shard's accounts: a dense slot array plus an index from account code to slot.
 ///
 /// Dense slots (rather than a bare `[String: AccountVelocity]`) make amortised eviction cheap: a cursor
 /// walks the array a few slots per event and removes idle accounts by swapping the last slot in.
-/// Everything here runs inside the shard's lock, so it is a plain value type.
+/// Accounts are keyed by a 64-bit code: the compact ``AccountCode`` of PaySim-style names, or for any other
+/// name a number handed out here (``AccountCode/internedBit`` set) and kept in `interned` while the account
+/// is held. The index is a ``SlotIndex`` over a mix of the code. Everything here runs inside the shard's
+/// lock, so it is a plain value type.
 struct AccountTable: Sendable {
     struct Slot: Sendable {
-        var account: String
+        /// The account's code (see the type's documentation).
+        var code: UInt64
         var velocity: AccountVelocity
     }
 
     /// Slots examined by the idle sweep on each event.
     static let sweepBudget = 4
 
-    private(set) var slotByAccount: [String: Int32] = [:]
+    private(set) var index = SlotIndex()
     private(set) var slots: [Slot] = []
+    /// Names without a compact code: name → number (the low bits of its code).
+    private var internedNumbers: [String: UInt32] = [:]
+    /// Number → name, for releasing the name when its account goes; free numbers are reused.
+    private var internedNames: [String] = []
+    private var freeNumbers: [UInt32] = []
+    /// Spilled buckets and counterparty marks of this shard's accounts.
+    private(set) var spill = AccountVelocity.Spill()
     /// The newest step any event of this shard has carried: "now" for idle eviction.
     private(set) var newestStep: UInt32 = 0
     private var sweepCursor = 0
@@ -27,6 +38,14 @@ struct AccountTable: Sendable {
 
     var count: Int { slots.count }
 
+    /// Heap bytes held: the index, the slots, spilled arrays and interned names (not their string storage).
+    var memoryFootprint: Int {
+        let interned = internedNumbers.capacity * (MemoryLayout<String>.stride + 4) * 9 / 8
+            + internedNames.capacity * MemoryLayout<String>.stride + freeNumbers.capacity * 4
+        return index.memoryFootprint + interned + 32 + slots.capacity * MemoryLayout<Slot>.stride
+            + spill.memoryFootprint
+    }
+
     /// Idle accounts are treated as unknown even before the sweep reaches them, so results never depend
     /// on how far the sweep has got.
     @inline(__always)
@@ -34,9 +53,43 @@ struct AccountTable: Sendable {
         UInt64(velocity.lastSeenStep) + UInt64(idleEvictionSteps) < UInt64(now)
     }
 
+    /// The index's hash of a code (MurmurHash3's finaliser, low half).
+    @inline(__always)
+    static func indexHash(_ code: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: code.mixed)
+    }
+
+    /// The slot of the account with `code`, if held.
+    @inline(__always)
+    private func slot(of code: UInt64) -> Int? {
+        slots.withUnsafeBufferPointer { slots in
+            index.find(hash: Self.indexHash(code)) { slots[$0].code == code }
+        }
+    }
+
+    /// The code of an account held or about to be added: its compact code, or its interned number
+    /// (handed out now when the name is new).
+    @inline(__always)
+    private mutating func code(for key: AccountKey) -> UInt64 {
+        if key.code != 0 { return key.code }
+        if let number = internedNumbers[key.account] {
+            return AccountCode.internedBit | UInt64(number)
+        }
+        let number: UInt32
+        if let free = freeNumbers.popLast() {
+            number = free
+            internedNames[Int(number)] = key.account
+        } else {
+            number = UInt32(internedNames.count)
+            internedNames.append(key.account)
+        }
+        internedNumbers[key.account] = number
+        return AccountCode.internedBit | UInt64(number)
+    }
+
     /// Returns the account's figures before the event, then records the event.
     mutating func observe(
-        account: String,
+        _ key: AccountKey,
         counterpartyHash: UInt32,
         amountCents: Int64,
         step: UInt32
@@ -45,23 +98,23 @@ struct AccountTable: Sendable {
             newestStep = step
         }
         sweep()
-        let newSlot = Int32(truncatingIfNeeded: slots.count)
-        // One hash lookup for both the hit and the miss: the default subscript inserts `newSlot` if absent.
-        let slot = Self.claim(&slotByAccount[account, default: newSlot])
-        if slot == newSlot {
+        let code = code(for: key)
+        guard let index = slot(of: code) else {
+            let newSlot = slots.count
             slots.append(
                 Slot(
-                    account: account,
+                    code: code,
                     velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
                 )
             )
+            self.index.insert(hash: Self.indexHash(code), slot: newSlot)
             if slots.count > capacity {
                 evictLeastRecentlySeen()
             }
             return .unseen
         }
-        let index = Int(slot)
         if isIdle(slots[index].velocity, now: newestStep) {
+            slots[index].velocity.release(&spill)
             slots[index].velocity = AccountVelocity(
                 step: step,
                 amountCents: amountCents,
@@ -69,22 +122,32 @@ struct AccountTable: Sendable {
             )
             return .unseen
         }
-        let snapshot = slots[index].velocity.snapshot(at: step)
-        slots[index].velocity.record(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
+        let snapshot = slots[index].velocity.snapshot(at: step, spill: spill)
+        slots[index].velocity.record(
+            step: step,
+            amountCents: amountCents,
+            counterpartyHash: counterpartyHash,
+            spill: &spill
+        )
         return snapshot
     }
 
-    @inline(__always)
-    private static func claim(_ slot: inout Int32) -> Int32 { slot }
-
     /// The account's figures as of `step`, without recording anything.
-    func snapshot(account: String, step: UInt32) -> VelocitySnapshot {
-        guard let slot = slotByAccount[account] else { return .unseen }
-        let velocity = slots[Int(slot)].velocity
+    func snapshot(_ key: AccountKey, step: UInt32) -> VelocitySnapshot {
+        let code: UInt64
+        if key.code != 0 {
+            code = key.code
+        } else if let number = internedNumbers[key.account] {
+            code = AccountCode.internedBit | UInt64(number)
+        } else {
+            return .unseen
+        }
+        guard let slot = slot(of: code) else { return .unseen }
+        let velocity = slots[slot].velocity
         if isIdle(velocity, now: max(newestStep, step)) {
             return .unseen
         }
-        return velocity.snapshot(at: step)
+        return velocity.snapshot(at: step, spill: spill)
     }
 
     /// Examines a few slots at the cursor and removes idle ones.
@@ -140,14 +203,21 @@ struct AccountTable: Sendable {
         }
     }
 
-    /// Swap-removes slot `index` and fixes the moved slot's index entry.
-    private mutating func remove(at index: Int) {
-        let removed = slots[index].account
+    /// Swap-removes slot `position` and fixes the moved slot's index entry.
+    private mutating func remove(at position: Int) {
+        let removed = slots[position].code
+        slots[position].velocity.release(&spill)
         let last = slots.removeLast()
-        if index < slots.count {
-            slotByAccount[last.account] = Int32(truncatingIfNeeded: index)
-            slots[index] = last
+        index.remove(hash: Self.indexHash(removed), slot: position)
+        if position < slots.count {
+            index.moveEntry(hash: Self.indexHash(last.code), from: slots.count, to: position)
+            slots[position] = last
         }
-        slotByAccount.removeValue(forKey: removed)
+        if removed & AccountCode.internedBit != 0 {
+            let number = UInt32(truncatingIfNeeded: removed)
+            internedNumbers.removeValue(forKey: internedNames[Int(number)])
+            internedNames[Int(number)] = ""
+            freeNumbers.append(number)
+        }
     }
 }

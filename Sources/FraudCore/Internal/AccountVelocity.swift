@@ -20,17 +20,28 @@ struct CounterpartyMark: Sendable, Hashable {
 /// One account's velocity state: per-step buckets for the window, recent counterparties, last seen step.
 ///
 /// Most accounts see one or two transactions in their life, so the first bucket and the first
-/// counterparty are stored inline and only busier accounts spill into arrays (an empty array costs a
-/// pointer and no allocation). A slot is "stale" when its step has left the window of the newest step
-/// seen; stale slots are reused before arrays grow, which bounds them to the window (24 buckets) and
-/// ``VelocityStore/maxTrackedCounterparties`` marks.
+/// counterparty are stored inline and only busier accounts spill into lists kept in their shard's
+/// ``SpillArena``s (``Spill``; an empty list costs 4 bytes and no allocation). A slot is "stale" when its
+/// step has left the window of the newest step seen; stale slots are reused before lists grow, which
+/// bounds them to the window (24 buckets) and ``VelocityStore/maxTrackedCounterparties`` marks.
+///
+/// - Important: The lists belong to the shard's arenas: ``release(_:)`` them before dropping or replacing
+///   a velocity, or their blocks are never reused.
 struct AccountVelocity: Sendable {
+    /// A shard's arenas for the spilled lists of its accounts.
+    struct Spill: Sendable {
+        var buckets = SpillArena(filler: StepBucket(step: 0, count: 0, sumCents: 0))
+        var counterparties = SpillArena(filler: CounterpartyMark(hash: 0, step: 0))
+
+        var memoryFootprint: Int { buckets.memoryFootprint + counterparties.memoryFootprint }
+    }
+
     /// Inline bucket; always holds real data (an account is created by an event).
     var bucket: StepBucket
-    /// Further buckets, in no particular order.
-    var extraBuckets: [StepBucket] = []
-    /// Further counterparty marks, in no particular order.
-    var extraCounterparties: [CounterpartyMark] = []
+    /// Further buckets, in no particular order (a list in ``Spill/buckets``).
+    var extraBuckets: UInt32 = 0
+    /// Further counterparty marks, in no particular order (a list in ``Spill/counterparties``).
+    var extraCounterparties: UInt32 = 0
     /// Inline counterparty mark.
     var counterparty: CounterpartyMark
     /// The newest step the account was seen at.
@@ -42,6 +53,12 @@ struct AccountVelocity: Sendable {
         lastSeenStep = step
     }
 
+    /// Gives the spilled lists' blocks back to the arenas.
+    mutating func release(_ spill: inout Spill) {
+        spill.buckets.release(&extraBuckets)
+        spill.counterparties.release(&extraCounterparties)
+    }
+
     /// First step of the window that ends at `step` (inclusive).
     @inline(__always)
     static func windowStart(endingAt step: UInt32) -> UInt32 {
@@ -49,67 +66,97 @@ struct AccountVelocity: Sendable {
     }
 
     /// The figures as of `step`, from what is held; nothing is changed.
-    func snapshot(at step: UInt32) -> VelocitySnapshot {
+    func snapshot(at step: UInt32, spill: Spill) -> VelocitySnapshot {
         let start = Self.windowStart(endingAt: step)
         var result = VelocitySnapshot(stepsSinceLastSeen: step >= lastSeenStep ? step - lastSeenStep : 0)
-        func include(_ bucket: StepBucket) {
-            guard bucket.step >= start, bucket.step <= step else { return }
-            result.countLast24Steps = result.countLast24Steps.saturatingAdd(bucket.count)
-            result.amountLast24StepsCents = result.amountLast24StepsCents.saturatingAdd(bucket.sumCents)
-            if bucket.step == step {
-                result.countLastStep = bucket.count
-                result.amountLastStepCents = bucket.sumCents
+        Self.include(bucket, into: &result, windowStart: start, step: step)
+        var block = extraBuckets
+        while block != 0 {
+            let (elements, next) = spill.buckets.block(block)
+            for position in elements {
+                Self.include(spill.buckets.element(at: position), into: &result, windowStart: start, step: step)
             }
-        }
-        include(bucket)
-        for extra in extraBuckets {
-            include(extra)
+            block = next
         }
         var distinct: UInt32 = counterparty.step >= start && counterparty.step <= step ? 1 : 0
-        for mark in extraCounterparties where mark.step >= start && mark.step <= step {
-            distinct += 1
+        block = extraCounterparties
+        while block != 0 {
+            let (elements, next) = spill.counterparties.block(block)
+            for position in elements {
+                let mark = spill.counterparties.element(at: position)
+                if mark.step >= start && mark.step <= step {
+                    distinct += 1
+                }
+            }
+            block = next
         }
         result.distinctCounterpartiesLast24Steps = distinct
         return result
     }
 
+    @inline(__always)
+    private static func include(
+        _ bucket: StepBucket,
+        into result: inout VelocitySnapshot,
+        windowStart start: UInt32,
+        step: UInt32
+    ) {
+        guard bucket.step >= start, bucket.step <= step else { return }
+        result.countLast24Steps = result.countLast24Steps.saturatingAdd(bucket.count)
+        result.amountLast24StepsCents = result.amountLast24StepsCents.saturatingAdd(bucket.sumCents)
+        if bucket.step == step {
+            result.countLastStep = bucket.count
+            result.amountLastStepCents = bucket.sumCents
+        }
+    }
+
     /// Adds one event. Events older than the window of the newest step seen are not counted.
-    mutating func record(step: UInt32, amountCents: Int64, counterpartyHash: UInt32) {
+    mutating func record(step: UInt32, amountCents: Int64, counterpartyHash: UInt32, spill: inout Spill) {
         if step > lastSeenStep {
             lastSeenStep = step
         }
         let start = Self.windowStart(endingAt: lastSeenStep)
         guard step >= start else { return }
-        recordBucket(step: step, amountCents: amountCents, windowStart: start)
-        recordCounterparty(hash: counterpartyHash, step: step, windowStart: start)
+        recordBucket(step: step, amountCents: amountCents, windowStart: start, arena: &spill.buckets)
+        recordCounterparty(hash: counterpartyHash, step: step, windowStart: start, arena: &spill.counterparties)
     }
 
-    private mutating func recordBucket(step: UInt32, amountCents: Int64, windowStart: UInt32) {
+    private mutating func recordBucket(
+        step: UInt32,
+        amountCents: Int64,
+        windowStart: UInt32,
+        arena: inout SpillArena<StepBucket>
+    ) {
         if bucket.step == step {
             bucket.add(amountCents)
             return
         }
-        if let index = extraBuckets.firstIndex(where: { $0.step == step }) {
-            extraBuckets[index].add(amountCents)
+        if let index = arena.firstIndex(extraBuckets, where: { $0.step == step }) {
+            arena[extraBuckets, index].add(amountCents)
             return
         }
         let fresh = StepBucket(step: step, count: 1, sumCents: amountCents)
         if bucket.step < windowStart {
             bucket = fresh
-        } else if let index = extraBuckets.firstIndex(where: { $0.step < windowStart }) {
-            extraBuckets[index] = fresh
+        } else if let index = arena.firstIndex(extraBuckets, where: { $0.step < windowStart }) {
+            arena[extraBuckets, index] = fresh
         } else {
-            extraBuckets.append(fresh)
+            arena.append(fresh, to: &extraBuckets)
         }
     }
 
-    private mutating func recordCounterparty(hash: UInt32, step: UInt32, windowStart: UInt32) {
+    private mutating func recordCounterparty(
+        hash: UInt32,
+        step: UInt32,
+        windowStart: UInt32,
+        arena: inout SpillArena<CounterpartyMark>
+    ) {
         if counterparty.hash == hash {
             counterparty.step = max(counterparty.step, step)
             return
         }
-        if let index = extraCounterparties.firstIndex(where: { $0.hash == hash }) {
-            extraCounterparties[index].step = max(extraCounterparties[index].step, step)
+        if let index = arena.firstIndex(extraCounterparties, where: { $0.hash == hash }) {
+            arena[extraCounterparties, index].step = max(arena[extraCounterparties, index].step, step)
             return
         }
         let fresh = CounterpartyMark(hash: hash, step: step)
@@ -120,20 +167,30 @@ struct AccountVelocity: Sendable {
         // Reuse the oldest mark when it is stale or the set is full; otherwise grow.
         var oldestIndex = -1
         var oldestStep = counterparty.step
-        for index in extraCounterparties.indices where extraCounterparties[index].step < oldestStep {
-            oldestIndex = index
-            oldestStep = extraCounterparties[index].step
+        var extraCount = 0
+        var block = extraCounterparties
+        while block != 0 {
+            let (elements, next) = arena.block(block)
+            for position in elements {
+                let mark = arena.element(at: position)
+                if mark.step < oldestStep {
+                    oldestIndex = extraCount
+                    oldestStep = mark.step
+                }
+                extraCount += 1
+            }
+            block = next
         }
-        if oldestStep < windowStart || 1 + extraCounterparties.count >= VelocityStore.maxTrackedCounterparties {
+        if oldestStep < windowStart || 1 + extraCount >= VelocityStore.maxTrackedCounterparties {
             // A full set only forgets a mark older than this event: a late event must not push out newer ones.
             guard oldestStep < windowStart || oldestStep < step else { return }
             if oldestIndex < 0 {
                 counterparty = fresh
             } else {
-                extraCounterparties[oldestIndex] = fresh
+                arena[extraCounterparties, oldestIndex] = fresh
             }
         } else {
-            extraCounterparties.append(fresh)
+            arena.append(fresh, to: &extraCounterparties)
         }
     }
 }

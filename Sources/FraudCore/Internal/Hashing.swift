@@ -1,4 +1,5 @@
-/// 64-bit FNV-1a, used for shard selection, counterparty marks and payload fingerprints.
+/// 64-bit FNV-1a, used for shard selection, counterparty marks and (through the strings' hashes) payload
+/// fingerprints.
 ///
 /// Deterministic across processes and platforms (unlike `Hasher`, which is seeded per process), so the
 /// same event sequence lands in the same shards and evicts the same accounts on every replay.
@@ -38,8 +39,17 @@ struct FNV1a: Sendable {
     @inline(__always)
     static func hash(_ string: String) -> UInt64 {
         var hasher = FNV1a()
-        for byte in string.utf8 {
-            hasher.combine(byte: byte)
+        let isContiguous =
+            string.utf8.withContiguousStorageIfAvailable { bytes in
+                for byte in bytes {
+                    hasher.combine(byte: byte)
+                }
+                return true
+            } != nil
+        if !isContiguous {
+            for byte in string.utf8 {
+                hasher.combine(byte: byte)
+            }
         }
         return hasher.value
     }

@@ -1,0 +1,89 @@
+import Testing
+
+@testable import FraudCore
+
+@Suite("AccountTable")
+struct AccountTableTests {
+    @Test("Names without a compact code are interned, released on eviction and their numbers reused")
+    func internedNames() {
+        let store = VelocityStore(shardCount: 1, idleEvictionSteps: 5, maxAccounts: 1_000)
+        _ = store.observe(account: "alice", counterparty: "bob", amountCents: 100, step: 1)
+        _ = store.observe(account: "alice", counterparty: "bob", amountCents: 100, step: 1)
+        _ = store.observe(account: "C42", counterparty: "alice", amountCents: 7, step: 1)
+        #expect(store.snapshot(account: "alice", step: 1).countLastStep == 2)
+        #expect(store.snapshot(account: "C42", step: 1).countLastStep == 1)
+        #expect(store.snapshot(account: "bob", step: 1) == .unseen)
+        // Far later: the sweep removes alice and C42, freeing alice's number ...
+        for step: UInt32 in 20..<30 {
+            _ = store.observe(account: "C1", counterparty: "C2", amountCents: 1, step: step)
+        }
+        #expect(store.accountCount == 1)
+        // ... which the next new name gets; alice is not aliased to it.
+        #expect(store.observe(account: "carol", counterparty: "C1", amountCents: 5, step: 30) == .unseen)
+        #expect(store.snapshot(account: "alice", step: 30) == .unseen)
+        #expect(store.snapshot(account: "carol", step: 30).countLastStep == 1)
+        #expect(store.observe(account: "alice", counterparty: "C1", amountCents: 5, step: 30) == .unseen)
+        #expect(store.snapshot(account: "alice", step: 30).amountLastStepCents == 5)
+        #expect(store.snapshot(account: "carol", step: 30).amountLastStepCents == 5)
+        #expect(store.accountCount == 3)
+    }
+
+    @Test("Capacity eviction keeps the index consistent for compact and interned names alike")
+    func evictionKeepsIndex() {
+        let store = VelocityStore(shardCount: 1, idleEvictionSteps: 10_000, maxAccounts: 64)
+        var live: [String: UInt32] = [:]
+        for index in 0..<2_000 {
+            let name = index % 3 == 0 ? "user-\(index)" : "C\(index)"
+            let step = UInt32(index / 10)
+            _ = store.observe(account: name, counterparty: "M1", amountCents: 1, step: step)
+            live[name] = step
+            #expect(store.accountCount <= 64)
+        }
+        // Every account the store still holds answers with its own figures; evicted ones are unseen.
+        var held = 0
+        for (name, step) in live {
+            let snapshot = store.snapshot(account: name, step: 200)
+            if !snapshot.isUnseen {
+                held += 1
+                #expect(snapshot.stepsSinceLastSeen == 200 - step)
+            }
+        }
+        #expect(held == store.accountCount)
+    }
+}
+
+@Suite("IdempotencyTable")
+struct IdempotencyTableTests {
+    static func record(_ fingerprint: UInt64) -> IdempotencyCache.Record {
+        .init(
+            fingerprint: fingerprint,
+            assessment: Assessment(riskScore: 0, decision: .approve, reasons: [], modelVersion: "t")
+        )
+    }
+
+    @Test("Ids with one hash are told apart by the string; FIFO eviction across the ring's wrap")
+    func collisionsAndEviction() {
+        var table = IdempotencyTable(capacity: 5)
+        for index in 0..<23 {
+            table.insert("id-\(index)", hash: 99, Self.record(UInt64(index)))
+            #expect(table.count == min(index + 1, 5))
+            for earlier in 0...index {
+                let record = table.record(for: "id-\(earlier)", hash: 99)
+                #expect(record == (earlier > index - 5 ? Self.record(UInt64(earlier)) : nil))
+            }
+        }
+        #expect(table.record(for: "id-22", hash: 98) == nil)
+    }
+
+    @Test("The public entry points hash the id themselves")
+    func publicHash() {
+        var table = IdempotencyTable(capacity: 100)
+        for index in 0..<300 {
+            table.insert("tx-\(index)", Self.record(UInt64(index)))
+        }
+        #expect(table.count == 100)
+        #expect(table.record(for: "tx-199") == nil)
+        #expect(table.record(for: "tx-200") == Self.record(200))
+        #expect(table.record(for: "tx-299", hash: FNV1a.hash("tx-299")) == Self.record(299))
+    }
+}
