@@ -22,7 +22,7 @@ SERVER_FLAGS ?=
 TLS ?= 0
 AUTH ?= on
 
-.PHONY: all deps build release test test-swift test-python proto check-proto run pg-start pg-stop bench bench-core bench-anchors bench-admin clean
+.PHONY: all deps build release test test-swift test-python proto check-proto run pg-start pg-stop bench bench-core bench-anchors bench-admin bench-tls clean
 
 all: build
 
