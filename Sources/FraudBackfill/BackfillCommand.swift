@@ -52,7 +52,7 @@ struct BackfillCommand: AsyncParsableCommand {
                 """
         )
     )
-    var streams = 1
+    var streams = 2
 
     @Option(help: "Rows per batch handed from the reader to the network.")
     var batch = 256

@@ -135,7 +135,6 @@ final class RowProducer: Sendable {
     }
 
     private func append(line: Int, bytes: UnsafeRawBufferPointer, position: Int, to batch: inout ReplayBatch) {
-        let text = String(decoding: bytes, as: UTF8.self)
         var item = ReplayItem(
             position: position,
             line: line,
@@ -145,9 +144,10 @@ final class RowProducer: Sendable {
             rejectReason: nil
         )
         let row: PaySimRow
-        do throws(PaySimRow.ParseError) {
-            row = try PaySimRow(csvLine: text[...])
-        } catch {
+        switch CSVRowParser.parse(bytes) {
+        case .success(let parsed):
+            row = parsed
+        case .failure(let error):
             item.rejectReason = "parse error: \(error)"
             batch.items.append(item)
             return

@@ -387,26 +387,30 @@ final class StreamReplayer {
     // MARK: - Answers
 
     private func answered(_ message: [UInt8], on lane: Lane) {
-        let response: ScoreResponse
+        // Only the id, decision and replay flag are needed: read them without a full protobuf decode.
+        let response: ScoreResponseSummary
         do {
-            response = try message.withUnsafeBytes { try ScoreResponse.decode(protobuf: $0) }
+            response = try message.withUnsafeBytes { try ScoreResponseSummary.decode(protobuf: $0) }
         } catch {
             protocolFailure("undecodable answer: \(error)")
             return
         }
+        func answeredID() -> String {
+            String(decoding: message[response.transactionIDRange], as: UTF8.self)
+        }
         guard lane.inFlightHead < lane.inFlight.count else {
-            protocolFailure("an answer arrived for no row in flight (id \(response.transactionID))")
+            protocolFailure("an answer arrived for no row in flight (id \(answeredID()))")
             return
         }
         let (serial, itemIndex) = lane.inFlight[lane.inFlightHead]
         let index = serial - windowBaseSerial
         let item = window[index].items[itemIndex]
-        guard response.transactionID == item.transactionID else {
-            protocolFailure("answer for \(response.transactionID) where \(item.transactionID) was expected")
+        guard message.withUnsafeBytes({ response.hasTransactionID(item.transactionID, in: $0) }) else {
+            protocolFailure("answer for \(answeredID()) where \(item.transactionID) was expected")
             return
         }
         popInFlight(lane)
-        window[index].items[itemIndex].decision = response.assessment.decision
+        window[index].items[itemIndex].decision = response.decision
         window[index].items[itemIndex].isReplayed = response.replayed
         if failingLanes > 0 {
             // Progress: every stream gets its full number of reconnect attempts again.
