@@ -248,7 +248,8 @@ final class StreamReplayer {
     private func fillWindow() {
         guard !isFinished else { return }
         // Refill in chunks, not one row per answer: the answers of a read burst free a chunk at a time.
-        let refillMark = isMultiStream ? max(0, settings.windowRows - max(64, settings.windowRows / 8)) : settings.windowRows - 1
+        let refillMark =
+            isMultiStream ? max(0, settings.windowRows - max(64, settings.windowRows / 8)) : settings.windowRows - 1
         if inFlightRows <= refillMark {
             dispatch()
         }
