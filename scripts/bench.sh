@@ -13,6 +13,9 @@
 #   SWEEP_STEP=5                     seconds per sweep step
 #   H2LOAD_ROUNDS=5 COMPARE_DURATION=5   interleaved h2load / fraud-loadgen rounds (median of the per-round ratios)
 #   BACKFILL_ROWS=6362620 SEED=42    generated backfill input (cached in var/bench/); needs `fraud-ctl generate`
+#   BACKFILL_STREAMS=2               fraud-backfill --streams (ScoreStreams, one connection each)
+#   BACKLOG_CAP=10000000             server --backlog-cap: a full-size backfill outruns PostgreSQL's COPY rate, and
+#                                    the default cap (1,000,000 decisions not yet in PostgreSQL) would refuse it
 #   OUT=var/bench                    where reports, JSON and logs go
 #   SKIP_BUILD=1                     use existing binaries
 set -euo pipefail
@@ -30,6 +33,8 @@ SWEEP_STEP=${SWEEP_STEP:-5}
 H2LOAD_ROUNDS=${H2LOAD_ROUNDS:-5}
 COMPARE_DURATION=${COMPARE_DURATION:-5}
 BACKFILL_ROWS=${BACKFILL_ROWS:-6362620}
+export BACKFILL_STREAMS=${BACKFILL_STREAMS:-2}
+BACKLOG_CAP=${BACKLOG_CAP:-10000000}
 SEED=${SEED:-42}
 OUT=${OUT:-var/bench}
 POSTGRES_URL=""
@@ -72,6 +77,13 @@ if [ -n "$POSTGRES_URL" ]; then
     else
         log "fraud-server has no --postgres-url yet: running without PostgreSQL"
     fi
+fi
+if [[ " ${SERVER_FLAGS[*]:-} " != *" --backlog-cap"* ]] && "$BIN/fraud-server" --help 2>&1 | grep -q -- '--backlog-cap'; then
+    SERVER_FLAGS=(--backlog-cap "$BACKLOG_CAP" "${SERVER_FLAGS[@]}")
+fi
+# Admin endpoint on a free port (its /metrics tells when PostgreSQL has caught up after the backfill).
+if [[ " ${SERVER_FLAGS[*]:-} " != *" --admin-port"* ]] && "$BIN/fraud-server" --help 2>&1 | grep -q -- '--admin-port'; then
+    SERVER_FLAGS=(--admin-port 0 "${SERVER_FLAGS[@]}")
 fi
 # A journal of its own, emptied first: the default var/journal would be replayed (warm start) by the next server.
 JOURNAL_DIR=""
@@ -174,9 +186,27 @@ fi
 log "backfill of $BACKFILL_INPUT"
 rm -f "$OUT/backfill.checkpoint" "$OUT/backfill.rejects"
 /usr/bin/time -f "%e %U %S %M" -o "$OUT/backfill.time" \
-    "$BIN/fraud-backfill" "$BACKFILL_INPUT" --target "$TARGET" --id-prefix "bf-$RUN_ID" \
+    "$BIN/fraud-backfill" "$BACKFILL_INPUT" --target "$TARGET" --id-prefix "bf-$RUN_ID" --streams "$BACKFILL_STREAMS" \
     --checkpoint "$OUT/backfill.checkpoint" --rejects "$OUT/backfill.rejects" --json-out "$OUT/backfill.json" \
     --progress-interval 10 >"$OUT/backfill.txt" 2>"$OUT/backfill.log"
+
+# PostgreSQL catch-up: the backfill is done when every answer arrived (each decision journaled); the writer
+# commits the journal to PostgreSQL at its COPY rate and lags behind. Time how long the backlog takes to drain.
+: >"$OUT/pg-catchup.txt"
+ADMIN=$(sed -n 's/^admin listening on //p' "$SERVER_LOG" | head -1)
+if [ -n "$POSTGRES_URL" ] && [ -n "$ADMIN" ]; then
+    log "waiting for PostgreSQL to catch up (backlog -> 0, at most ${PG_CATCHUP_LIMIT:-1200} s)"
+    start=$(date +%s.%N)
+    backlog=""
+    while :; do
+        backlog=$(curl -s "http://$ADMIN/metrics" | sed -n 's/^fraud_journal_backlog \([0-9]*\).*/\1/p')
+        now=$(date +%s.%N)
+        waited=$(echo "$now - $start" | bc)
+        if [ "$backlog" = "0" ] || [ "$(echo "$waited > ${PG_CATCHUP_LIMIT:-1200}" | bc)" = 1 ]; then break; fi
+        sleep 1
+    done
+    echo "$waited ${backlog:-unknown}" >"$OUT/pg-catchup.txt"
+fi
 
 # ---------------------------------------------------------------- report
 python3 - "$OUT" "$TARGET" "$RATES" "$CONNECTIONS" "$STREAMS" "$BACKFILL_NOTE" "${SERVER_FLAGS[*]:-}" <<'EOF'
@@ -275,11 +305,20 @@ try:
     b = load("backfill.json")
     wall, user, sys_, rss_kb = open(os.path.join(out, "backfill.time")).read().split()
     t = b["tally"]
-    print(f"Backfill: {b['done']:,} of {b['rows']:,} rows ({backfill_note}) through ScoreStream in "
+    print(f"Backfill: {b['done']:,} of {b['rows']:,} rows ({backfill_note}) through {os.environ.get('BACKFILL_STREAMS', '2')} "
+          f"ScoreStream(s) in "
           f"{b['this_run']['seconds']:.1f} s = {b['this_run']['rows_per_s']:,.0f} rows/s "
           f"(client CPU {float(user) + float(sys_):.1f} s, peak RSS {int(rss_kb) // 1024} MB); "
           f"decisions APPROVE {t['approved']:,} / REVIEW {t['reviewed']:,} / DECLINE {t['declined']:,}, "
           f"rejects {t['rejected']:,}, recall {b['recall'] or 0:.3f}, precision {b['precision'] or 0:.3f}.")
+    try:
+        waited, left = open(os.path.join(out, "pg-catchup.txt")).read().split()
+        if left == "0":
+            print(f"PostgreSQL caught up (journal backlog 0) {float(waited):.0f} s after the backfill ended.")
+        else:
+            print(f"PostgreSQL had not caught up {float(waited):.0f} s after the backfill ended (backlog {left}).")
+    except (OSError, ValueError):
+        pass
     goal = b["rows"] >= 6_000_000
     if goal:
         print(f"Goal (6.3 M rows in under a minute): {'MET' if b['this_run']['seconds'] < 60 else 'NOT MET'}.")

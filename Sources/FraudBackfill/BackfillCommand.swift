@@ -42,6 +42,18 @@ struct BackfillCommand: AsyncParsableCommand {
     @Option(help: "Rows in flight (sent, not yet answered).")
     var window = 8192
 
+    @Option(
+        help: ArgumentHelp(
+            "ScoreStreams (one connection each) to spread the rows over.",
+            discussion: """
+                The server scores each connection on one event loop, so several streams use several cores. \
+                Rows sharing an account stay in order and a new step starts only after the previous one is \
+                answered, so the decisions are the same as with one stream.
+                """
+        )
+    )
+    var streams = 2
+
     @Option(help: "Rows per batch handed from the reader to the network.")
     var batch = 256
 
@@ -67,8 +79,8 @@ struct BackfillCommand: AsyncParsableCommand {
 
     mutating func validate() throws {
         guard GRPCTarget(parsing: target) != nil else { throw ValidationError("--target must be host:port") }
-        guard window > 0, batch > 0, maxRetries >= 0, checkpointInterval > 0, (maxRate ?? 1) > 0 else {
-            throw ValidationError("--window, --batch, --checkpoint-interval and --max-rate must be positive")
+        guard window > 0, batch > 0, streams > 0, maxRetries >= 0, checkpointInterval > 0, (maxRate ?? 1) > 0 else {
+            throw ValidationError("--window, --batch, --streams, --checkpoint-interval and --max-rate must be positive")
         }
         if let idPrefix {
             guard !idPrefix.isEmpty, idPrefix.utf8.count <= 100,
@@ -155,6 +167,7 @@ struct BackfillCommand: AsyncParsableCommand {
             target: target,
             idPrefix: idPrefix,
             windowRows: window,
+            streams: streams,
             maxRetries: maxRetries,
             checkpointPath: checkpointPath,
             rejectsPath: rejectsPath,

@@ -18,6 +18,16 @@ struct ReplayItem: Sendable {
     var rejectReason: String?
     /// The transaction id sent (requests only), to check the answer against.
     var transactionID = ""
+    /// The row's step (requests only): rows of a later step wait until every earlier row is answered when
+    /// several streams are used.
+    var step: UInt32 = 0
+    /// Hashes of the origin and destination account (requests only). Rows sharing an account keep their
+    /// order across streams; a hash collision only adds an ordering constraint.
+    var originKey = 0
+    var destinationKey = 0
+    /// The answer, once it arrived (rows answered out of order wait here until every earlier row is done).
+    var decision: Decision?
+    var isReplayed = false
 
     var isReject: Bool { rejectReason != nil }
 }
@@ -125,7 +135,6 @@ final class RowProducer: Sendable {
     }
 
     private func append(line: Int, bytes: UnsafeRawBufferPointer, position: Int, to batch: inout ReplayBatch) {
-        let text = String(decoding: bytes, as: UTF8.self)
         var item = ReplayItem(
             position: position,
             line: line,
@@ -135,17 +144,19 @@ final class RowProducer: Sendable {
             rejectReason: nil
         )
         let row: PaySimRow
-        do throws(PaySimRow.ParseError) {
-            row = try PaySimRow(csvLine: text[...])
-        } catch {
+        switch CSVRowParser.parse(bytes) {
+        case .success(let parsed):
+            row = parsed
+        case .failure(let error):
             item.rejectReason = "parse error: \(error)"
             batch.items.append(item)
             return
         }
         let id = idStem + String(line)
         let raw = row.transaction(id: id)
+        let transaction: Transaction
         do throws(ValidationError) {
-            _ = try Transaction.validated(raw)
+            transaction = try Transaction.validated(raw)
         } catch {
             item.rejectReason = "invalid: \(error)"
             batch.items.append(item)
@@ -153,6 +164,9 @@ final class RowProducer: Sendable {
         }
         item.isFraud = row.isFraud
         item.transactionID = id
+        item.step = transaction.step
+        item.originKey = transaction.originAccount.hashValue
+        item.destinationKey = transaction.destinationAccount.hashValue
         item.byteStart = batch.bytes.count
         ScoreRequest(transaction: raw, labelRawValue: row.label.rawValue).appendFramed(to: &batch.bytes)
         item.byteEnd = batch.bytes.count

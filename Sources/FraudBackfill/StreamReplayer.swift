@@ -11,6 +11,8 @@ struct ReplaySettings: Sendable {
     var idPrefix: String
     /// Rows sent and not yet answered, at most (plus one batch).
     var windowRows: Int
+    /// `ScoreStream`s (each on its own connection) the rows are spread over.
+    var streams: Int = 1
     /// Reconnect attempts in a row without progress before giving up.
     var maxRetries: Int
     var checkpointPath: String
@@ -34,12 +36,39 @@ struct ReplayOutcome: Sendable {
     var failure: String?
 }
 
-/// Streams batches through `ScoreStream` with a bounded window, matches the in-order answers to rows, writes
-/// the rejects file and the checkpoint, and reconnects (with back-off) when the stream or the server goes away,
-/// re-sending the rows of the window that were not answered.
+/// Streams batches through one or more `ScoreStream`s with a bounded window, matches the in-order answers of
+/// each stream to rows, writes the rejects file and the checkpoint, and reconnects (with back-off) when a
+/// stream or the server goes away, re-sending that stream's rows that were not answered.
+///
+/// With several streams (``ReplaySettings/streams``, one connection each, so the server scores them on
+/// different event loops) the result is the same as with one: a row that shares an account (origin or
+/// destination — the velocity store is keyed by both) with a row still in flight goes to that row's stream,
+/// behind it; a row linking accounts in flight on two different streams waits until one of them is answered;
+/// and a row of a later step waits until every row of the earlier steps is answered (idle eviction counts
+/// steps). The checkpoint covers the rows done without a gap, so a re-run re-sends at most the window.
 ///
 /// - Important: Confined to one event loop. File writes go to a serial queue so the loop never blocks.
 final class StreamReplayer {
+    /// One `ScoreStream` and its connection, with the rows sent on it and not yet answered, in order.
+    private final class Lane {
+        let index: Int
+        var connection: GRPCClientConnection?
+        var call: GRPCStreamingCall?
+        var isConnecting = false
+        var isEnding = false
+        /// Rows sent (or to re-send after a reconnect) and not answered, oldest first: window serial and item.
+        var inFlight: [(serial: Int, item: Int)] = []
+        var inFlightHead = 0
+        /// Request bytes routed here during one dispatch, sent together.
+        var outgoing: [UInt8] = []
+        /// Reconnect attempts since the last answer.
+        var attempts = 0
+
+        init(index: Int) { self.index = index }
+
+        var inFlightCount: Int { inFlight.count - inFlightHead }
+    }
+
     private let eventLoop: any EventLoop
     private let settings: ReplaySettings
     private let producer: RowProducer
@@ -47,18 +76,25 @@ final class StreamReplayer {
     private let io = DispatchQueue(label: "fraud-backfill.io")
     private let rejectsFile: FileHandle
 
-    private var connection: GRPCClientConnection?
-    private var call: GRPCStreamingCall?
-    /// Batches received from the producer, not yet sent.
-    private var queued: [ReplayBatch] = []
-    private var queuedHead = 0
-    private var hasLastBatch = false
-    /// Sent batches with rows not yet done, in order; `frontItem` is the first row of `window[windowHead]`
-    /// not yet done.
+    private var lanes: [Lane] = []
+    /// Batches received from the producer and not yet done, in order. `window[i]` has serial
+    /// `windowBaseSerial + i`; `windowHead`/`frontItem` is the first row not done, `sendSerial`/`sendItem`
+    /// the first row not yet sent.
     private var window: [ReplayBatch] = []
+    private var windowBaseSerial = 0
     private var windowHead = 0
     private var frontItem = 0
+    private var sendSerial = 0
+    private var sendItem = 0
+    private var hasLastBatch = false
     private var inFlightRows = 0
+    /// Accounts (hashes) with rows in flight: the lane they are on and how many (several streams only).
+    private var accountLanes: [Int: (lane: Int, rows: Int)] = [:]
+    /// The step of the rows in flight (several streams only).
+    private var currentStep: UInt32 = 0
+    private var nextLane = 0
+    /// Lanes with reconnect attempts since the last answer.
+    private var failingLanes = 0
 
     private var checkpoint: BackfillCheckpoint
     private let startPosition: Int
@@ -68,14 +104,12 @@ final class StreamReplayer {
     private var lastProgressPosition = 0
     private var lastProgressTime = NIODeadline.now()
     private var smoothedRate = 0.0
-    private var attempts = 0
     private var reconnects = 0
     private var isFinished = false
-    private var isEnding = false
     private var checkpointTask: RepeatedTask?
     private var progressTask: RepeatedTask?
     private var lastStatus = ""
-    /// Rows handed to the stream in this run (for `maxRowsPerSecond`).
+    /// Rows handed to the streams in this run (for `maxRowsPerSecond`).
     private var sentRows = 0
     private var isThrottleTimerArmed = false
 
@@ -95,9 +129,12 @@ final class StreamReplayer {
         self.rejectsFile = rejectsFile
         self.lastProgressPosition = checkpoint.position
         self.finished = eventLoop.makePromise(of: ReplayOutcome.self)
+        self.lanes = (0..<max(1, settings.streams)).map(Lane.init(index:))
     }
 
     var outcome: EventLoopFuture<ReplayOutcome> { finished.futureResult }
+
+    private var isMultiStream: Bool { lanes.count > 1 }
 
     func start() {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -109,7 +146,7 @@ final class StreamReplayer {
             initialDelay: settings.progressInterval,
             delay: settings.progressInterval
         ) { _ in bound.value.printProgress(final: false) }
-        connect()
+        for lane in lanes { connect(lane) }
     }
 
     // MARK: - Input
@@ -117,7 +154,11 @@ final class StreamReplayer {
     func accept(_ batch: ReplayBatch) {
         guard !isFinished else { return }
         if batch.isLast { hasLastBatch = true }
-        queued.append(batch)
+        if batch.items.isEmpty {
+            producer.batchTaken()  // e.g. an empty last batch: nothing to send
+        } else {
+            window.append(batch)
+        }
         fillWindow()
     }
 
@@ -132,61 +173,93 @@ final class StreamReplayer {
 
     // MARK: - Connection
 
-    private func connect() {
-        guard !isFinished else { return }
+    private func connect(_ lane: Lane) {
+        guard !isFinished, !lane.isConnecting, lane.call == nil else { return }
+        guard !isAllDone else {
+            // Nothing left for this stream.
+            endIfDone()
+            return
+        }
+        lane.isConnecting = true
         GRPCClientConnection.connect(to: settings.target, on: eventLoop).assumeIsolated().whenComplete { result in
+            lane.isConnecting = false
             switch result {
             case .success(let bound):
-                self.connected(bound.value)
+                self.connected(bound.value, lane: lane)
             case .failure(let error):
                 self.lastStatus = "\(error)"
-                self.retry()
+                self.retry(lane)
             }
         }
     }
 
-    private func connected(_ connection: GRPCClientConnection) {
-        guard !isFinished else {
+    private func connected(_ connection: GRPCClientConnection, lane: Lane) {
+        guard !isFinished, !isAllDone else {
             connection.close()
+            endIfDone()
             return
         }
-        self.connection = connection
+        lane.connection = connection
         let call = connection.openStream(
             path: GRPCCallHeaders.scoreStreamPath,
             headers: GRPCCallHeaders.make(timeout: nil),
-            onMessage: { [unowned self] message in self.answered(message) },
-            onClose: { [unowned self] status in self.streamClosed(status) }
+            onMessage: { [unowned self] message in self.answered(message, on: lane) },
+            onClose: { [unowned self] status in self.streamClosed(status, on: lane) }
         )
         guard let call else {
             lastStatus = "connection closed before the stream opened"
-            retry()
+            connection.close()
+            lane.connection = nil
+            retry(lane)
             return
         }
-        self.call = call
-        resendWindow()
+        lane.call = call
+        resend(lane)
         fillWindow()
     }
 
-    /// Sends again every row of the window that is not done (a new stream after a reconnect).
-    private func resendWindow() {
-        guard let call else { return }
+    private func batch(serial: Int) -> ReplayBatch {
+        window[serial - windowBaseSerial]
+    }
+
+    /// Sends again every row of the lane not answered yet (a new stream after a reconnect).
+    private func resend(_ lane: Lane) {
+        guard let call = lane.call else { return }
         var bytes: [UInt8] = []
-        var index = windowHead
-        var first = frontItem
-        while index < window.count {
-            let batch = window[index]
-            if let start = batch.items[first...].first(where: { !$0.isReject })?.byteStart {
-                bytes.append(contentsOf: batch.bytes[start...])
+        var index = lane.inFlightHead
+        while index < lane.inFlight.count {
+            let (serial, first) = lane.inFlight[index]
+            let batch = batch(serial: serial)
+            if isMultiStream {
+                let item = batch.items[first]
+                bytes.append(contentsOf: batch.bytes[item.byteStart..<item.byteEnd])
+                index += 1
+            } else {
+                // One lane: the rest of the batch is in flight on it, in order (rejects carry no bytes).
+                bytes.append(contentsOf: batch.bytes[batch.items[first].byteStart...])
+                while index < lane.inFlight.count && lane.inFlight[index].serial == serial { index += 1 }
             }
-            index += 1
-            first = 0
         }
         if !bytes.isEmpty { call.send(bytes) }
     }
 
+    /// Sends rows while the window has room: with one stream whole batches (the bytes as the producer
+    /// encoded them), with several row by row to the stream each row's accounts require.
     private func fillWindow() {
-        guard let call, !isFinished else { return }
-        while inFlightRows < settings.windowRows && queuedHead < queued.count {
+        guard !isFinished else { return }
+        // Refill in chunks, not one row per answer: the answers of a read burst free a chunk at a time.
+        let refillMark =
+            isMultiStream ? max(0, settings.windowRows - max(64, settings.windowRows / 8)) : settings.windowRows - 1
+        if inFlightRows <= refillMark {
+            dispatch()
+        }
+        advanceOverRejects()
+        endIfDone()
+    }
+
+    private func dispatch() {
+        var isStalled = false
+        while !isStalled && inFlightRows < settings.windowRows && sendSerial - windowBaseSerial < window.count {
             if let limit = settings.maxRowsPerSecond, sentRows > 0 {
                 let allowed = limit * Double((NIODeadline.now() - startTime).nanoseconds) / 1e9
                 if Double(sentRows) >= allowed {
@@ -194,25 +267,96 @@ final class StreamReplayer {
                     break
                 }
             }
-            let batch = queued[queuedHead]
-            queued[queuedHead] = ReplayBatch()  // the window holds it from now on
-            queuedHead += 1
+            let index = sendSerial - windowBaseSerial
+            if isMultiStream {
+                let items = window[index].items
+                while sendItem < items.count && inFlightRows < settings.windowRows {
+                    let item = items[sendItem]
+                    if !item.isReject {
+                        guard let lane = route(item) else {
+                            isStalled = true
+                            break
+                        }
+                        lane.inFlight.append((sendSerial, sendItem))
+                        if lane.call != nil {
+                            lane.outgoing.append(contentsOf: window[index].bytes[item.byteStart..<item.byteEnd])
+                        }
+                        inFlightRows += 1
+                    }
+                    sentRows += 1
+                    sendItem += 1
+                }
+                if sendItem < items.count { break }
+            } else {
+                let lane = lanes[0]
+                let batch = window[index]
+                for (itemIndex, item) in batch.items.enumerated().dropFirst(sendItem) where !item.isReject {
+                    lane.inFlight.append((sendSerial, itemIndex))
+                }
+                if let call = lane.call, !batch.bytes.isEmpty { call.send(batch.bytes) }
+                inFlightRows += batch.requestCount
+                sentRows += batch.items.count
+            }
+            // The batch is sent: the producer may make another, and its bytes are only needed for resends.
+            sendSerial += 1
+            sendItem = 0
             producer.batchTaken()
-            if batch.items.isEmpty { continue }
-            if !batch.bytes.isEmpty { call.send(batch.bytes) }
-            inFlightRows += batch.requestCount
-            sentRows += batch.items.count
-            window.append(batch)
         }
-        if queuedHead == queued.count {
-            queued.removeAll(keepingCapacity: true)
-            queuedHead = 0
-        } else if queuedHead >= 64 {
-            queued.removeFirst(queuedHead)
-            queuedHead = 0
+        if isMultiStream {
+            for lane in lanes where !lane.outgoing.isEmpty {
+                lane.call?.send(lane.outgoing)
+                lane.outgoing.removeAll(keepingCapacity: true)
+            }
         }
-        advanceOverRejects()
-        endIfDone()
+    }
+
+    /// The lane for a row (several streams), recording its accounts as in flight there; `nil` when the row
+    /// must wait: it starts a new step while rows are in flight, or its accounts are in flight on two lanes.
+    private func route(_ item: ReplayItem) -> Lane? {
+        if item.step != currentStep {
+            guard inFlightRows == 0 else { return nil }
+            currentStep = item.step
+        }
+        let origin = accountLanes[item.originKey]?.lane
+        let destination = accountLanes[item.destinationKey]?.lane
+        let chosen: Int
+        switch (origin, destination) {
+        case (let lane?, nil), (nil, let lane?):
+            chosen = lane
+        case (let a?, let b?):
+            guard a == b else { return nil }
+            chosen = a
+        case (nil, nil):
+            chosen = pickLane()
+        }
+        accountLanes[item.originKey, default: (chosen, 0)].rows += 1
+        if item.destinationKey != item.originKey {
+            accountLanes[item.destinationKey, default: (chosen, 0)].rows += 1
+        }
+        return lanes[chosen]
+    }
+
+    /// Round robin over the lanes, preferring connected ones.
+    private func pickLane() -> Int {
+        for _ in 0..<lanes.count {
+            let candidate = nextLane
+            nextLane = (nextLane + 1) % lanes.count
+            if lanes[candidate].call != nil { return candidate }
+        }
+        return nextLane
+    }
+
+    private func release(_ item: ReplayItem) {
+        guard isMultiStream else { return }
+        for key in item.originKey == item.destinationKey ? [item.originKey] : [item.originKey, item.destinationKey] {
+            if let entry = accountLanes[key] {
+                if entry.rows <= 1 {
+                    accountLanes.removeValue(forKey: key)
+                } else {
+                    accountLanes[key] = (entry.lane, entry.rows - 1)
+                }
+            }
+        }
     }
 
     private func armThrottleTimer(after seconds: Double) {
@@ -224,38 +368,88 @@ final class StreamReplayer {
         }
     }
 
+    /// Every row is sent and answered (or rejected).
+    private var isAllDone: Bool {
+        hasLastBatch && sendSerial - windowBaseSerial == window.count && inFlightRows == 0
+    }
+
+    /// Once every row is done: half-closes the open streams, and ends the run when none is left open.
     private func endIfDone() {
-        guard hasLastBatch, queuedHead == queued.count, windowHead == window.count, let call, !isEnding else { return }
-        isEnding = true
-        call.finish()
+        guard isAllDone else { return }
+        for lane in lanes where !lane.isEnding {
+            lane.isEnding = true
+            lane.call?.finish()
+        }
+        if lanes.allSatisfy({ $0.call == nil && !$0.isConnecting }) {
+            finish(failure: nil)
+        }
     }
 
     // MARK: - Answers
 
-    private func answered(_ message: [UInt8]) {
-        let response: ScoreResponse
+    private func answered(_ message: [UInt8], on lane: Lane) {
+        // Only the id, decision and replay flag are needed: read them without a full protobuf decode.
+        let response: ScoreResponseSummary
         do {
-            response = try message.withUnsafeBytes { try ScoreResponse.decode(protobuf: $0) }
+            response = try message.withUnsafeBytes { try ScoreResponseSummary.decode(protobuf: $0) }
         } catch {
             protocolFailure("undecodable answer: \(error)")
             return
         }
-        advanceOverRejects()
-        guard windowHead < window.count else {
-            protocolFailure("an answer arrived for no row in flight (id \(response.transactionID))")
+        func answeredID() -> String {
+            String(decoding: message[response.transactionIDRange], as: UTF8.self)
+        }
+        guard lane.inFlightHead < lane.inFlight.count else {
+            protocolFailure("an answer arrived for no row in flight (id \(answeredID()))")
             return
         }
-        let item = window[windowHead].items[frontItem]
-        guard response.transactionID == item.transactionID else {
-            protocolFailure("answer for \(response.transactionID) where \(item.transactionID) was expected")
+        let (serial, itemIndex) = lane.inFlight[lane.inFlightHead]
+        let index = serial - windowBaseSerial
+        let item = window[index].items[itemIndex]
+        guard message.withUnsafeBytes({ response.hasTransactionID(item.transactionID, in: $0) }) else {
+            protocolFailure("answer for \(answeredID()) where \(item.transactionID) was expected")
             return
         }
-        checkpoint.tally.record(response.assessment.decision, isFraud: item.isFraud, replayed: response.replayed)
-        attempts = 0
+        popInFlight(lane)
+        window[index].items[itemIndex].decision = response.decision
+        window[index].items[itemIndex].isReplayed = response.replayed
+        if failingLanes > 0 {
+            // Progress: every stream gets its full number of reconnect attempts again.
+            for other in lanes { other.attempts = 0 }
+            failingLanes = 0
+        }
         inFlightRows -= 1
-        markDone(item)
-        advanceOverRejects()
+        release(item)
+        advanceFront()
         fillWindow()
+    }
+
+    private func popInFlight(_ lane: Lane) {
+        lane.inFlightHead += 1
+        if lane.inFlightHead == lane.inFlight.count {
+            lane.inFlight.removeAll(keepingCapacity: true)
+            lane.inFlightHead = 0
+        } else if lane.inFlightHead >= 4096 {
+            lane.inFlight.removeFirst(lane.inFlightHead)
+            lane.inFlightHead = 0
+        }
+    }
+
+    /// Moves the done mark over every answered or rejected row at the front, counting them.
+    private func advanceFront() {
+        while windowHead < window.count {
+            let serial = windowBaseSerial + windowHead
+            guard serial < sendSerial || (serial == sendSerial && frontItem < sendItem) else { return }
+            let item = window[windowHead].items[frontItem]
+            if let reason = item.rejectReason {
+                writeReject(line: item.line, reason: reason, position: item.position)
+            } else if let decision = item.decision {
+                checkpoint.tally.record(decision, isFraud: item.isFraud, replayed: item.isReplayed)
+            } else {
+                return
+            }
+            markDone(item)
+        }
     }
 
     /// Moves the done mark past the front row.
@@ -267,11 +461,9 @@ final class StreamReplayer {
             window[windowHead] = ReplayBatch()  // free the bytes now
             windowHead += 1
             frontItem = 0
-            if windowHead == window.count {
-                window.removeAll(keepingCapacity: true)
-                windowHead = 0
-            } else if windowHead >= 64 {
+            if windowHead >= 64 || windowHead == window.count {
                 window.removeFirst(windowHead)
+                windowBaseSerial += windowHead
                 windowHead = 0
             }
         }
@@ -279,12 +471,7 @@ final class StreamReplayer {
 
     /// Rejects at the front are done as soon as everything before them is.
     private func advanceOverRejects() {
-        while windowHead < window.count {
-            let item = window[windowHead].items[frontItem]
-            guard let reason = item.rejectReason else { return }
-            writeReject(line: item.line, reason: reason, position: item.position)
-            markDone(item)
-        }
+        advanceFront()
     }
 
     private func writeReject(line: Int, reason: String, position: Int) {
@@ -295,37 +482,41 @@ final class StreamReplayer {
         rejectsBytes += UInt64(entry.utf8.count)
     }
 
-    private func streamClosed(_ status: Status) {
-        call = nil
-        connection?.close()
-        connection = nil
+    private func streamClosed(_ status: Status, on lane: Lane) {
+        lane.call = nil
+        lane.connection?.close()
+        lane.connection = nil
         guard !isFinished else { return }
-        if status.code == .ok && isEnding && windowHead == window.count {
-            finish(failure: nil)
+        if isAllDone {
+            endIfDone()
             return
         }
-        isEnding = false
+        lane.isEnding = false
         lastStatus = status.description
-        // A row the server refuses ends the stream with the error; the refused row is the first one not
-        // answered. Reject it and carry on with the rest.
+        // A row the server refuses ends the stream with the error; the refused row is the first one of this
+        // stream not answered. Reject it and carry on with the rest.
         let refusals: [Status.Code] = [.invalidArgument, .failedPrecondition, .resourceExhausted, .outOfRange]
-        if refusals.contains(status.code), windowHead < window.count {
-            var batch = window[windowHead]
-            batch.items[frontItem].rejectReason = "refused by the server: \(status)"
-            batch.requestCount -= 1
-            window[windowHead] = batch
+        if refusals.contains(status.code), lane.inFlightHead < lane.inFlight.count {
+            let (serial, itemIndex) = lane.inFlight[lane.inFlightHead]
+            let index = serial - windowBaseSerial
+            let item = window[index].items[itemIndex]
+            window[index].items[itemIndex].rejectReason = "refused by the server: \(status)"
+            window[index].requestCount -= 1
+            popInFlight(lane)
             inFlightRows -= 1
-            advanceOverRejects()
-            connect()
+            release(item)
+            advanceFront()
+            connect(lane)
             return
         }
-        retry()
+        retry(lane)
     }
 
-    private func retry() {
+    private func retry(_ lane: Lane) {
         guard !isFinished else { return }
-        attempts += 1
-        if attempts > settings.maxRetries {
+        lane.attempts += 1
+        if lane.attempts == 1 { failingLanes += 1 }
+        if lane.attempts > settings.maxRetries {
             finish(
                 failure:
                     "gave up after \(settings.maxRetries) reconnect attempts without progress (last: \(lastStatus))"
@@ -333,9 +524,13 @@ final class StreamReplayer {
             return
         }
         reconnects += 1
-        let delay = min(5_000, 100 * (1 << min(attempts - 1, 6)))
-        log("connection lost (\(lastStatus)); reconnecting in \(delay) ms (attempt \(attempts)/\(settings.maxRetries))")
-        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay))) { self.connect() }
+        let delay = min(5_000, 100 * (1 << min(lane.attempts - 1, 6)))
+        let which = isMultiStream ? " (stream \(lane.index + 1))" : ""
+        log(
+            "connection lost\(which) (\(lastStatus)); reconnecting in \(delay) ms "
+                + "(attempt \(lane.attempts)/\(settings.maxRetries))"
+        )
+        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay))) { self.connect(lane) }
     }
 
     private func protocolFailure(_ message: String) {
@@ -404,7 +599,7 @@ final class StreamReplayer {
         checkpointTask?.cancel()
         progressTask?.cancel()
         printProgress(final: true)
-        connection?.close()
+        for lane in lanes { lane.connection?.close() }
         saveCheckpoint()
         var final = checkpoint
         final.rejectsBytes = rejectsBytes

@@ -8,6 +8,9 @@ public struct GRPCClientConfiguration: Sendable {
     public var windowSize: Int32 = 1 << 20
     /// Largest response message accepted on streaming calls, in bytes.
     public var maxMessageBytes: Int = 4 << 20
+    /// Whether unary responses are collected (headers, body). `false` reads only `grpc-status`: results carry the
+    /// status code without message or body, for load generation. Streaming calls need `true`.
+    public var collectsResponses = true
     /// How long the TCP connect may take.
     public var connectTimeout: TimeAmount = .seconds(5)
 

@@ -46,13 +46,18 @@ public final class GRPCClientConnection {
     ) -> EventLoopFuture<NIOLoopBound<GRPCClientConnection>> {
         let windowSize = configuration.windowSize
         let maxMessageBytes = configuration.maxMessageBytes
+        let collectsResponses = configuration.collectsResponses
         let authority = configuration.authority ?? target.authority
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = GRPCClientHandler(windowSize: windowSize, maxMessageBytes: maxMessageBytes)
+                    let handler = GRPCClientHandler(
+                        windowSize: windowSize,
+                        maxMessageBytes: maxMessageBytes,
+                        collectsResponses: collectsResponses
+                    )
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

@@ -58,9 +58,9 @@ public struct PaySimRow: Sendable, Hashable {
         fields.reserveCapacity(11)
         var rest = line
         if rest.last == "\r" { rest = rest.dropLast() }
-        while let comma = rest.firstIndex(of: ",") {
+        while let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) {
             fields.append(rest[..<comma])
-            rest = rest[rest.index(after: comma)...]
+            rest = rest[rest.utf8.index(after: comma)...]
         }
         fields.append(rest)
         guard fields.count == 11 else {

@@ -67,10 +67,17 @@ enum LoadRun {
         group: any EventLoopGroup,
         stopSwitch: StopSwitch
     ) async throws -> LoadReport {
+        // Only grpc-status is needed per call: no header strings or bodies are kept.
+        var configuration = GRPCClientConfiguration()
+        configuration.collectsResponses = false
         var connections: [NIOLoopBound<GRPCClientConnection>] = []
         for _ in 0..<settings.connections {
             connections.append(
-                try await GRPCClientConnection.connect(to: settings.target, on: group.next()).get()
+                try await GRPCClientConnection.connect(
+                    to: settings.target,
+                    on: group.next(),
+                    configuration: configuration
+                ).get()
             )
         }
 

@@ -1,4 +1,7 @@
 internal import CNGHTTP2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A finished HTTP/2 exchange as the client saw it.
 public struct H2Response: Sendable {
@@ -34,6 +37,8 @@ public final class H2ClientSession {
         var isRequestEnded: Bool
         var isDeferred = false
         var inTrailers = false
+        /// `grpc-status` as read in lean mode (`onStatus`), -1 until seen.
+        var status = -1
 
         init(streamID: Int32, body: [UInt8], isRequestEnded: Bool) {
             self.response = H2Response(streamID: streamID, headers: [], body: [], trailers: [], resetCode: 0)
@@ -46,6 +51,9 @@ public final class H2ClientSession {
     private var streams: [Int32: PendingStream] = [:]
     /// Called once per stream when it closes, with everything received.
     public var onResponse: ((H2Response) -> Void)?
+    /// When set, responses are not collected (no header strings, no body): only `grpc-status` is read, and this
+    /// is called when a stream closes with `(streamID, grpc-status or -1, RST_STREAM code)`. For load generators.
+    public var onStatus: ((Int32, Int, UInt32) -> Void)?
     /// Called for every DATA chunk as it arrives (for streaming clients), before `onResponse`.
     public var onData: ((Int32, UnsafeRawBufferPointer) -> Void)?
 
@@ -89,14 +97,14 @@ public final class H2ClientSession {
         body: [UInt8],
         endStream: Bool = true
     ) -> Int32 {
-        let fields = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority)] + headers
+        let pseudo = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority)]
         var provider = nghttp2_data_provider()
         provider.read_callback = { _, streamID, buffer, length, flags, _, userData in
             guard let userData, let buffer, let flags else { return ssize_t(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
             let owner = Unmanaged<H2ClientSession>.fromOpaque(userData).takeUnretainedValue()
             return owner.readOutbound(streamID: streamID, into: buffer, capacity: length, flags: flags)
         }
-        let id = withNameValues(fields) { nva, count in
+        let id = withNameValues(pseudo, headers) { nva, count in
             nghttp2_submit_request(session, nil, nva, count, &provider, nil)
         }
         if id > 0 {
@@ -177,32 +185,54 @@ public final class H2ClientSession {
         return ssize_t(count)
     }
 
-    private func withNameValues<R>(_ fields: [(String, String)], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        // nghttp2 copies names and values during submit, so one contiguous scratch buffer is enough.
-        var scratch: [UInt8] = []
-        var offsets: [(Int, Int, Int, Int)] = []
-        for (name, value) in fields {
-            let nameStart = scratch.count
-            scratch.append(contentsOf: name.utf8)
-            let valueStart = scratch.count
-            scratch.append(contentsOf: value.utf8)
-            offsets.append((nameStart, name.utf8.count, valueStart, value.utf8.count))
-        }
-        scratch.append(0)
-        return scratch.withUnsafeMutableBufferPointer { bytes in
-            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: fields.count) { nva in
-                for (index, offset) in offsets.enumerated() {
+    private func withNameValues<R>(
+        _ pseudo: [(String, String)],
+        _ fields: [(String, String)],
+        _ body: (UnsafePointer<nghttp2_nv>, Int) -> R
+    ) -> R {
+        // nghttp2 copies names and values during submit, so one contiguous scratch buffer on the stack is
+        // enough: no heap allocation per request.
+        var total = 0
+        for (name, value) in pseudo { total += name.utf8.count + value.utf8.count }
+        for (name, value) in fields { total += name.utf8.count + value.utf8.count }
+        let count = pseudo.count + fields.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { scratch in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: count) { nva in
+                var used = 0
+                var index = 0
+                func add(_ name: String, _ value: String) {
+                    let nameStart = used
+                    used += UnsafeMutableBufferPointer(rebasing: scratch[used...]).initialize(fromContentsOf: name.utf8)
+                    let valueStart = used
+                    used += UnsafeMutableBufferPointer(rebasing: scratch[used...]).initialize(fromContentsOf: value.utf8)
                     nva[index] = nghttp2_nv(
-                        name: bytes.baseAddress! + offset.0,
-                        value: bytes.baseAddress! + offset.2,
-                        namelen: offset.1,
-                        valuelen: offset.3,
+                        name: scratch.baseAddress! + nameStart,
+                        value: scratch.baseAddress! + valueStart,
+                        namelen: valueStart - nameStart,
+                        valuelen: used - valueStart,
                         flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
                     )
+                    index += 1
                 }
-                return body(nva.baseAddress!, fields.count)
+                for (name, value) in pseudo { add(name, value) }
+                for (name, value) in fields { add(name, value) }
+                return body(nva.baseAddress!, count)
             }
         }
+    }
+
+    /// Header names and values every gRPC response carries, shared instead of allocated per response.
+    private static let commonFields: [(bytes: [UInt8], string: String)] = [
+        ":status", "200", "content-type", "application/grpc", "grpc-accept-encoding", "identity", "grpc-status", "0",
+        "grpc-message", "grpc-encoding",
+    ].map { (Array($0.utf8), $0) }
+
+    private static func interned(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for field in commonFields where field.bytes.count == bytes.count {
+            let equal = field.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+            if equal { return field.string }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: - Callbacks
@@ -224,9 +254,23 @@ public final class H2ClientSession {
             guard let frame, let name, let value, let owner = H2ClientSession.owner(userData),
                 let stream = owner.streams[frame.pointee.hd.stream_id]
             else { return 0 }
+            if owner.onStatus != nil {
+                // "grpc-status"
+                if nameLength == 11 && memcmp(name, "grpc-status", 11) == 0 {
+                    var code = 0
+                    for index in 0..<valueLength {
+                        let digit = Int(value[index]) - 48
+                        guard (0...9).contains(digit) else { code = 2; break }
+                        code = code * 10 + digit
+                    }
+                    stream.status = code
+                }
+                return 0
+            }
+            if stream.response.headers.isEmpty && !stream.inTrailers { stream.response.headers.reserveCapacity(4) }
             let field = (
-                name: String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self),
-                value: String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
+                name: H2ClientSession.interned(UnsafeBufferPointer(start: name, count: nameLength)),
+                value: H2ClientSession.interned(UnsafeBufferPointer(start: value, count: valueLength))
             )
             if stream.inTrailers {
                 stream.response.trailers.append(field)
@@ -238,6 +282,7 @@ public final class H2ClientSession {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, userData in
             guard let owner = H2ClientSession.owner(userData), let stream = owner.streams[streamID] else { return 0 }
             let bytes = UnsafeRawBufferPointer(start: data, count: length)
+            if owner.onStatus != nil && owner.onData == nil { return 0 }
             if let onData = owner.onData {
                 onData(streamID, bytes)
             } else {
@@ -249,6 +294,10 @@ public final class H2ClientSession {
             guard let owner = H2ClientSession.owner(userData),
                 let stream = owner.streams.removeValue(forKey: streamID)
             else { return 0 }
+            if let onStatus = owner.onStatus {
+                onStatus(streamID, stream.status, errorCode)
+                return 0
+            }
             stream.response.resetCode = errorCode
             owner.onResponse?(stream.response)
             return 0

@@ -75,6 +75,41 @@ struct CodecTests {
         #expect(decoded == response)
     }
 
+    @Test("ScoreResponseSummary reads id, decision and replayed like the full decode", arguments: [false, true])
+    func responseSummary(replayed: Bool) throws {
+        for decision in Decision.allCases {
+            let response = ScoreResponse(
+                transactionID: "bf-0123abcd-6362621",
+                assessment: Assessment(
+                    riskScore: 0.5,
+                    decision: decision,
+                    reasons: [Reason(code: "RISKY_TYPE", detail: "TRANSFER", weight: 0.25)],
+                    modelVersion: "lr-paysim-v1"
+                ),
+                serverTimeMicros: 300,
+                replayed: replayed
+            )
+            var framed: [UInt8] = []
+            response.appendFramed(to: &framed)
+            let message = unframe(framed)
+            try message.withUnsafeBytes { bytes in
+                let summary = try ScoreResponseSummary.decode(protobuf: bytes)
+                #expect(summary.decision == decision)
+                #expect(summary.replayed == replayed)
+                #expect(summary.hasTransactionID("bf-0123abcd-6362621", in: bytes))
+                #expect(!summary.hasTransactionID("bf-0123abcd-636262", in: bytes))
+                #expect(!summary.hasTransactionID("bf-0123abcd-6362622", in: bytes))
+            }
+            // Every truncation is either undecodable or a prefix that still parses; none crashes.
+            for cut in 0..<message.count {
+                _ = try? Array(message[..<cut]).withUnsafeBytes { try ScoreResponseSummary.decode(protobuf: $0) }
+            }
+        }
+        #expect(throws: WireError.self) {
+            try [UInt8]([0x0A, 0x05, 0x41]).withUnsafeBytes { try ScoreResponseSummary.decode(protobuf: $0) }
+        }
+    }
+
     @Test("grpc-message percent-encoding escapes %, controls and non-ASCII only")
     func percentEncoding() {
         #expect(Status.percentEncoded("plain text: ok") == "plain text: ok")

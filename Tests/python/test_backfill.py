@@ -6,6 +6,7 @@ FRAUD_BACKFILL_BIN=path   binary under test (default .build/debug/fraud-backfill
 import gzip
 import json
 import os
+import random
 import signal
 import subprocess
 import time
@@ -13,6 +14,7 @@ import time
 import pytest
 
 import support
+from test_persistence import Postgres, pg, start_server  # noqa: F401 (pg is a fixture)
 
 SAMPLE = os.path.join(support.ROOT, "data", "paysim_sample.csv")
 HEADER = "step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud,isFlaggedFraud"
@@ -56,8 +58,8 @@ def write_csv(path, lines, compress=False):
 class Backfill:
     """One input file with its checkpoint, rejects and summary paths."""
 
-    def __init__(self, target, path, prefix, tmp_path, name="run"):
-        self.target, self.path, self.prefix = target, str(path), prefix
+    def __init__(self, target, path, prefix, tmp_path, name="run", streams=1):
+        self.target, self.path, self.prefix, self.streams = target, str(path), prefix, streams
         self.checkpoint = str(tmp_path / f"{name}.checkpoint")
         self.rejects = str(tmp_path / f"{name}.rejects")
         self.summary = str(tmp_path / f"{name}.json")
@@ -65,7 +67,7 @@ class Backfill:
     def command(self, *extra):
         return [backfill_binary(), self.path, "--target", self.target, "--id-prefix", self.prefix,
                 "--checkpoint", self.checkpoint, "--rejects", self.rejects, "--json-out", self.summary,
-                *map(str, extra)]
+                "--streams", str(self.streams), *map(str, extra)]
 
     def run(self, *extra, timeout=300):
         done = subprocess.run(self.command(*extra), capture_output=True, text=True, timeout=timeout)
@@ -106,10 +108,11 @@ def decisions(summary):
     return t["approved"], t["reviewed"], t["declined"]
 
 
-def test_killed_backfill_rerun_gives_one_decision_per_row(target, tmp_path):
+@pytest.mark.parametrize("streams", [1, 3])
+def test_killed_backfill_rerun_gives_one_decision_per_row(target, tmp_path, streams):
     rows = sample_rows(6000, sort_by_step=True)
     path = write_csv(tmp_path / "history.csv.gz", rows, compress=True)
-    job = Backfill(target, path, f"bf-{support.RUN}-kill", tmp_path)
+    job = Backfill(target, path, f"bf-{support.RUN}-kill{streams}", tmp_path, streams=streams)
 
     # Run 1: slowed down so it can be killed half-way, then SIGKILL (no chance to save anything more).
     proc = job.start("--max-rate", "2000", "--window", "64", "--batch", "16", "--checkpoint-interval", "0.05")
@@ -137,7 +140,7 @@ def test_killed_backfill_rerun_gives_one_decision_per_row(target, tmp_path):
 
     # Run 3 from scratch: the server already holds one decision for every id, so nothing is new and the
     # decisions are the ones counted above.
-    fresh = Backfill(target, path, job.prefix, tmp_path, name="again")
+    fresh = Backfill(target, path, job.prefix, tmp_path, name="again", streams=streams)
     code, _, stderr = fresh.run("--restart")
     assert code == 0, stderr
     third = fresh.read_summary()
@@ -235,3 +238,58 @@ def test_interrupt_saves_the_checkpoint_and_exits_130(target, tmp_path):
     summary = job.read_summary()
     assert 0 < summary["done"] < len(rows)
     assert job.position() == summary["done"], "the checkpoint on disk is not the one reported"
+
+
+def shared_account_rows(count, accounts=40, seed=7):
+    """Sample rows (in step order) rewritten onto a few accounts, so that most rows share an account with
+    rows just before them and velocity features depend on the order they are scored in."""
+    rng = random.Random(seed)
+    rows = []
+    for line in sample_rows(count, sort_by_step=True):
+        fields = line.split(",")
+        fields[3] = f"C{rng.randrange(accounts)}"
+        fields[6] = fields[6][0] + str(rng.randrange(accounts))
+        rows.append(",".join(fields))
+    return rows
+
+
+def test_several_streams_score_like_one(pg, tmp_path, monkeypatch):
+    """--streams 4 spreads the rows over four connections (four server event loops) and still gives every
+    row the decision and score a single stream gives: rows sharing an account keep their order. The rules
+    model scores velocity (ORIGIN_VELOCITY_1H ...), so on these rows the order they are scored in shows."""
+    rows = shared_account_rows(3000)
+    path = write_csv(tmp_path / "shared.csv", rows)
+    results = {}
+    second = Postgres(pg.base_url)
+    for streams, db in ((1, pg), (4, second)):
+        # A fresh server each with a schema of its own: a server warm-starts from the decisions it finds, and
+        # must start with empty velocity state.
+        try:
+            server = start_server(tmp_path, f"server-{streams}", postgres_url=db.url, journal=tmp_path / f"j{streams}",
+                                  extra=["--threads", "4", "--model", "rules"], monkeypatch=monkeypatch)
+        except BaseException:
+            second.drop()
+            raise
+        try:
+            job = Backfill(server.target, path, f"bf-{support.RUN}-s{streams}", tmp_path, name=f"s{streams}",
+                           streams=streams)
+            code, _, stderr = job.run()
+            assert code == 0, stderr
+            summary = job.read_summary()
+            assert summary["complete"] and summary["tally"]["scored"] == len(rows), summary
+            ids = [f"{job.prefix}-{line}" for line in range(2, len(rows) + 2)]
+            stored = db.wait_for(ids)
+        finally:
+            server.kill()
+            if db is second:
+                second.drop()
+        results[streams] = {
+            tid.rsplit("-", 1)[1]: (row["decision"], row["risk_score"], json.dumps(row["reasons"], sort_keys=True))
+            for tid, row in stored.items() if tid in set(ids)
+        }
+    assert len(results[1]) == len(results[4]) == len(rows)
+    different = [line for line in results[1] if results[1][line] != results[4][line]]
+    assert not different, f"{len(different)} rows scored differently, e.g. line {different[0]}: " \
+                          f"{results[1][different[0]]} vs {results[4][different[0]]}"
+    flagged = sum(1 for decision, _, _ in results[1].values() if decision != "APPROVE")
+    assert flagged > 0, "the data set should flag some rows"

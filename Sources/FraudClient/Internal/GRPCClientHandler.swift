@@ -28,6 +28,8 @@ final class GRPCClientHandler: ChannelInboundHandler {
     private enum Event {
         case message(GRPCStreamingCall, [UInt8])
         case closed(H2Response)
+        /// A call that ended in lean mode: stream id, `grpc-status` (-1 when absent), RST_STREAM code.
+        case status(Int32, Int, UInt32)
     }
 
     private let session: H2ClientSession
@@ -58,12 +60,17 @@ final class GRPCClientHandler: ChannelInboundHandler {
     /// Called once when the connection is gone (after every open call was failed).
     var onClose: (() -> Void)?
 
-    init(windowSize: Int32, maxMessageBytes: Int) {
+    init(windowSize: Int32, maxMessageBytes: Int, collectsResponses: Bool) {
         self.session = H2ClientSession(windowSize: windowSize)
         self.maxMessageBytes = maxMessageBytes
         calls.reserveCapacity(1024)
         session.onResponse = { [unowned self] response in
             self.events.append(.closed(response))
+        }
+        if !collectsResponses {
+            session.onStatus = { [unowned self] streamID, status, resetCode in
+                self.events.append(.status(streamID, status, resetCode))
+            }
         }
     }
 
@@ -262,6 +269,12 @@ final class GRPCClientHandler: ChannelInboundHandler {
                 switch event {
                 case .message(let call, let bytes):
                     call.deliver(bytes)
+                case .status(let streamID, let status, let resetCode):
+                    guard let call = calls.removeValue(forKey: streamID) else { continue }
+                    let code: Status.Code =
+                        status >= 0
+                        ? (Status.Code(rawValue: status) ?? .unknown) : (resetCode == 7 ? .unavailable : .internal)
+                    finish(call, with: GRPCCallResult(status: Status(code: code), body: []))
                 case .closed(var response):
                     guard let call = calls.removeValue(forKey: response.streamID) else { continue }
                     if isDataHookInstalled, let body = unaryBodies.removeValue(forKey: response.streamID) {
