@@ -87,6 +87,10 @@ if [[ " ${SERVER_FLAGS[*]:-} " != *" --admin-port"* ]] && "$BIN/fraud-server" --
 fi
 # A journal of its own, emptied first: the default var/journal would be replayed (warm start) by the next server.
 JOURNAL_DIR=""
+# The load tools speak h2c without tokens: authentication off (make bench-tls measures TLS + JWT).
+if [[ " ${SERVER_FLAGS[*]:-} " != *" --auth"* ]] && "$BIN/fraud-server" --help 2>&1 | grep -q -- '--auth'; then
+    SERVER_FLAGS=(--auth off "${SERVER_FLAGS[@]}")
+fi
 if "$BIN/fraud-server" --help 2>&1 | grep -q -- '--journal-dir' && [[ " ${SERVER_FLAGS[*]:-} " != *" --journal-dir"* ]]; then
     JOURNAL_DIR=$OUT/journal
     rm -rf "$JOURNAL_DIR"
