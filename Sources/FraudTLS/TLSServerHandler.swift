@@ -110,12 +110,14 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Decrypts everything available and passes it up as one buffer per call.
     private func readPlaintext(_ context: ChannelHandlerContext) {
-        guard let ssl else { return }
-        var plaintext = context.channel.allocator.buffer(capacity: 16 * 1024)
+        guard let ssl, readBIO != nil else { return }
+        // Plaintext is never longer than the ciphertext just buffered (plus what OpenSSL held back).
+        let expected = Int(BIO_ctrl_pending(readBIO!)) + Int(SSL_pending(ssl))
+        var plaintext = context.channel.allocator.buffer(capacity: max(4096, expected))
         var closedByPeer = false
         while true {
             var error: Int32 = SSL_ERROR_NONE
-            let count = plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { bytes in
+            let count = plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: 1024) { bytes in
                 let result = SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))
                 if result <= 0 {
                     error = SSL_get_error(ssl, result)

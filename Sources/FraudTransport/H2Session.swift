@@ -516,7 +516,8 @@ final class H2Session {
         case 13 where bytesEqual(name, "authorization"):
             guard let authorizer = configuration.authorizer else { break }
             if !grantedAuthorization.isEmpty, grantedGeneration == authorizer.generation,
-                Int64(time(nil)) < grantedUntil, value.elementsEqual(grantedAuthorization)
+                Int64(time(nil)) < grantedUntil, value.count == grantedAuthorization.count,
+                grantedAuthorization.withUnsafeBufferPointer({ memcmp($0.baseAddress!, value.baseAddress!, value.count) == 0 })
             {
                 stream.isAuthorized = true
             } else {
