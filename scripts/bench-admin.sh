@@ -17,7 +17,10 @@
 #   ROUNDS=3                         alternating (without, with) pairs; medians are reported
 #   LOOP_PAUSE_MS=0                  pause between the analytics loop's calls (0 = back to back)
 #   RENICE_BACKEND=0                 1 = also renice (+10) the PostgreSQL backend serving the analytics
-#                                    connection (an operator's measure: needs the right to renice postgres)
+#                                    connection (the server already runs it SCHED_IDLE when it may)
+#   SERVER_ARGS=""                   extra fraud-server flags, e.g. --analytics-priority normal
+#   CLIENT_SCHED=normal              idle = run the dashboard + analytics loop client under `chrt --idle 0`
+#                                    (stands in for an analyst's browser on another machine)
 #   DIRECT_CALLS=3                   timed runs of the pre-rollup summary query (0 = skip; ~10 s each)
 #   BEFORE=0                         1 = a third run per round emulating the server before the rollups: the
 #                                    dashboard + loop, plus the pre-rollup summary query on 2 connections in a
@@ -48,7 +51,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --postgres-url) POSTGRES_URL=$2; shift 2 ;;
         --postgres-url=*) POSTGRES_URL=${1#*=}; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "bench-admin.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -74,7 +77,7 @@ JOURNAL_DIR=$OUT/journal
 rm -rf "$JOURNAL_DIR"
 SERVER_LOG=$OUT/fraud-server.log
 "$BIN/fraud-server" --auth off --host 127.0.0.1 --port "$PORT" --admin-port "$ADMIN_PORT" --log-level notice \
-    --journal-dir "$JOURNAL_DIR" --postgres-url "$SCHEMA_URL" >"$SERVER_LOG" 2>&1 &
+    --journal-dir "$JOURNAL_DIR" --postgres-url "$SCHEMA_URL" ${SERVER_ARGS:-} >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 LOOP_PIDS=()
 cleanup() {
@@ -160,8 +163,10 @@ fi
 # ---------------------------------------------------------------- Score p99 without and with the dashboard
 # The dashboard's own polling (live 1 s; health, summary, fraud-alerts 2 s) plus a client that loops over the
 # analytics endpoints back to back.
+CLIENT_PREFIX=()
+[ "${CLIENT_SCHED:-normal}" = idle ] && CLIENT_PREFIX=(chrt --idle 0)
 dashboard() {
-    "$PYTHON" - "$ADMIN" "$LOOP_PAUSE_MS" <<'EOF'
+    "${CLIENT_PREFIX[@]}" "$PYTHON" - "$ADMIN" "$LOOP_PAUSE_MS" <<'EOF'
 import http.client, sys, threading, time
 admin, pause = sys.argv[1], int(sys.argv[2]) / 1000
 host, port = admin.split(":")
@@ -232,8 +237,8 @@ for round in $(seq 1 "$ROUNDS"); do
         LOOP_PIDS=()
     done
 done
-# The analytics query thread is the server's only thread at nice 10.
-ANALYTICS_CPU=$(ps -L -o nice=,time= -p "$SERVER_PID" | awk '$1 == 10 {print $2}' | head -1)
+# The analytics query thread is the server's only SCHED_IDLE thread (--analytics-priority idle, the default).
+ANALYTICS_CPU=$(ps -L -o cls=,time= -p "$SERVER_PID" | awk '$1 == "IDL" {print $2}' | head -1)
 LOAD_AVERAGE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report

@@ -1,4 +1,5 @@
 import Foundation
+public import FraudPersistence
 public import Logging
 public import NIOCore
 import NIOHTTP1
@@ -25,17 +26,27 @@ public final class AdminServer: Sendable {
     ///   - port: TCP port; 0 picks a free one (see ``localPort``).
     ///   - context: What the endpoints read.
     ///   - logger: Bind and connection errors (never per request).
-    /// - Throws: When the address cannot be bound.
     ///   - security: makes the handler that goes in front of HTTP/1.1 on every connection (TLS), or `nil`
     ///     for cleartext HTTP.
+    ///   - priority: OS priority of the admin event loop's thread (`.low` in the server: the admin port
+    ///     must stay reachable under load, so not `.idle`).
+    /// - Throws: When the address cannot be bound.
     public static func start(
         host: String,
         port: Int,
         context: AdminContext,
         logger: Logger,
-        security: (@Sendable () -> any ChannelHandler)? = nil
+        security: (@Sendable () -> any ChannelHandler)? = nil,
+        priority: BackgroundPriority = .normal
     ) async throws -> AdminServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        if priority != .normal {
+            // The loop's own thread only; scoring loops keep their priority.
+            // `try?` flattens: nil when it worked (or the loop refused the task), else the errno.
+            if let errno = try? await group.next().submit({ priority.applyToCurrentThread() }).get() {
+                logger.notice("could not lower the admin event loop's priority", metadata: ["errno": "\(errno)"])
+            }
+        }
         let router = AdminRouter(context: context)
         do {
             let channel = try await ServerBootstrap(group: group)

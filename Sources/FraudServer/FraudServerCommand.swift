@@ -54,6 +54,9 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "HTTP/1.1 admin port on the same host: /health, /metrics, /api/v1/analytics, /dashboard (0 = any free port; -1 = off).")
     var adminPort = 8061
 
+    @Option(help: "OS priority of the analytics query thread, of the PostgreSQL backend serving it (when local and permitted) and, unless normal, nice 10 for the admin event loop: idle (Linux SCHED_IDLE), low (nice 10) or normal.")
+    var analyticsPriority: BackgroundPriority = .idle
+
     @Option(help: "PostgreSQL libpq URL for decisions (default: $FRAUD_POSTGRES_URL; none = journal only).")
     var postgresURL: String?
 
@@ -191,7 +194,13 @@ struct FraudServerCommand: AsyncParsableCommand {
         )
         // Admin/analytics HTTP on its own event loop and its own PostgreSQL connections.
         let analytics = persistence.postgresURL.map { url in
-            AnalyticsStore(url: url, threads: 1, statementTimeoutMillis: 2000, logger: persistenceLogger)
+            AnalyticsStore(
+                url: url,
+                threads: 1,
+                statementTimeoutMillis: 2000,
+                priority: analyticsPriority,
+                logger: persistenceLogger
+            )
         }
         var admin: AdminServer?
         if adminPort >= 0 {
@@ -210,7 +219,8 @@ struct FraudServerCommand: AsyncParsableCommand {
                     port: adminPort,
                     context: context,
                     logger: logger,
-                    security: Self.handlerFactory(adminTLS)
+                    security: Self.handlerFactory(adminTLS),
+                    priority: analyticsPriority == .normal ? .normal : .low
                 )
             } catch {
                 logger.error("admin HTTP port \(adminPort) not available: \(error); serving gRPC without it")
@@ -387,3 +397,5 @@ enum AuthMode: String, ExpressibleByArgument, Sendable {
     case on
     case off
 }
+
+extension BackgroundPriority: ExpressibleByArgument {}

@@ -375,6 +375,41 @@ def test_summary_matches_postgres(admin):
     print(f"summary over {total} rows: {elapsed_ms:.1f} ms")
 
 
+def sched_policy_and_nice(stat_dir):
+    """(policy, nice) of a Linux task from /proc/<pid>[/task/<tid>]: policy 0 = normal, 5 = SCHED_IDLE."""
+    policy = None
+    with open(os.path.join(stat_dir, "sched")) as f:
+        for line in f:
+            if line.startswith("policy"):
+                policy = int(line.split(":")[1])
+    with open(os.path.join(stat_dir, "stat")) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return policy, int(fields[16])  # field 19 of stat: nice
+
+
+def test_analytics_steps_aside_for_scoring(admin):
+    """Analytics thread + its PostgreSQL backend run SCHED_IDLE, the admin loop at nice 10, scoring loops as
+    they were (--analytics-priority idle, the default)."""
+    admin.ok("/api/v1/analytics/summary", window_minutes=7)
+    pids = [int(p) for p in psql(admin.db.url, "SELECT pid FROM pg_stat_activity "
+                                 "WHERE application_name = 'fraud-server-analytics'").split()]
+    assert pids, "no analytics backend in pg_stat_activity"
+    for pid in pids:
+        assert sched_policy_and_nice(f"/proc/{pid}")[0] == 5, f"backend {pid} is not SCHED_IDLE"
+    tasks = {}
+    root = f"/proc/{admin.server.proc.pid}/task"
+    for tid in os.listdir(root):
+        with open(os.path.join(root, tid, "comm")) as f:
+            name = f.read().strip()
+        tasks[tid] = (name, *sched_policy_and_nice(os.path.join(root, tid)))
+    idle = [t for t in tasks.values() if t[1] == 5]
+    assert len(idle) == 1, tasks  # the analytics query thread, nothing else
+    loops = [t for t in tasks.values() if t[0].startswith("NIO-ELT")]
+    admin_loops = [t for t in loops if t[2] == 10]
+    assert len(admin_loops) == 1 and admin_loops[0][1] == 0, loops
+    assert all(t[1] == 0 and t[2] == 0 for t in loops if t not in admin_loops), loops
+
+
 def test_account_activity_and_velocity(admin):
     account = f"C77{support.RUN[:6]}05"
     truth = admin.truth(f"origin_account = '{account}' OR destination_account = '{account}'")

@@ -9,7 +9,9 @@ import Synchronization
 /// Connections are opened lazily and reopened after a failure.
 ///
 /// Analytics must stay out of the way of scoring, which shares the machine's cores: the query threads run
-/// at a lower OS priority (`setpriority` on their own thread ids, nothing else in the process), each
+/// at ``BackgroundPriority/idle`` by default (Linux `SCHED_IDLE` on their own thread ids, nothing else in
+/// the process), and so does the PostgreSQL backend serving each of them when it is a process of this
+/// machine that we may change (loopback or socket connection, same OS user or root), each
 /// thread rests after every query so that it (and the PostgreSQL backend working for it) is busy at most
 /// ``maxBusyShare`` of the time, a full queue refuses work instead of piling it up, and
 /// ``summary(windowMinutes:)`` answers from a cache for ``summaryCacheTTL`` (a dashboard polls it every
@@ -37,8 +39,8 @@ public final class AnalyticsStore: Sendable {
     private let jobArrived = Condition()
     /// Most jobs waiting before new ones are refused (the dashboard polls; it must not pile up work).
     private let maxQueued = 64
-    /// Nice value of the query threads (Linux: per thread).
-    private let niceness: Int32
+    /// OS priority of the query threads and of their PostgreSQL backends.
+    private let priority: BackgroundPriority
     /// Summaries by window, with the time they were computed.
     private let summaries = Mutex<[Int: CachedSummary]>([:])
 
@@ -56,8 +58,9 @@ public final class AnalyticsStore: Sendable {
     ///   - threads: Query threads, one connection each. One is enough for a dashboard and keeps analytics
     ///     to one PostgreSQL backend.
     ///   - statementTimeoutMillis: `statement_timeout` of every query.
-    ///   - niceness: The query threads' nice value (0 = the process's; 10 by default, so scoring wins the
-    ///     cores). Failure to set it is logged and ignored.
+    ///   - priority: OS priority of the query threads and, where possible, of the PostgreSQL backends
+    ///     serving them (`.idle` by default, so scoring wins the cores). Failure to set it is logged and
+    ///     ignored.
     ///   - summaryCacheTTL: How long a summary is reused (``summary(windowMinutes:)``).
     ///   - maxBusyShare: Busy share of each query thread, 0 < share ≤ 1 (1 = no rest); see
     ///     ``maxBusyShare``.
@@ -66,14 +69,14 @@ public final class AnalyticsStore: Sendable {
         url: String,
         threads: Int = 1,
         statementTimeoutMillis: Int = 2000,
-        niceness: Int32 = 10,
+        priority: BackgroundPriority = .idle,
         summaryCacheTTL: Duration = .seconds(1),
         maxBusyShare: Double = 0.25,
         logger: Logger
     ) {
         self.url = url
         self.statementTimeoutMillis = statementTimeoutMillis
-        self.niceness = niceness
+        self.priority = priority
         self.summaryCacheTTL = summaryCacheTTL
         self.maxBusyShare = min(1, max(0.01, maxBusyShare))
         self.logger = logger
@@ -136,8 +139,11 @@ public final class AnalyticsStore: Sendable {
     }
 
     private func runWorker() {
-        if niceness != 0, let error = PersistenceThread.setCurrentThreadNiceness(niceness) {
-            logger.notice("could not lower the analytics thread's priority", metadata: ["error": "\(error)"])
+        if let error = priority.applyToCurrentThread() {
+            logger.notice(
+                "could not lower the analytics thread's priority",
+                metadata: ["priority": "\(priority.rawValue)", "errno": "\(error)"]
+            )
         }
         var connection: PGConnection?
         while true {
@@ -160,6 +166,7 @@ public final class AnalyticsStore: Sendable {
                     )
                     try opened.execute("SET statement_timeout = \(statementTimeoutMillis)")
                     try opened.execute("SET default_transaction_read_only = on")
+                    lowerBackendPriority(of: opened)
                     connection = opened
                 }
                 job.done(.success(try job.body(connection!)))
@@ -171,6 +178,30 @@ public final class AnalyticsStore: Sendable {
                 let code: AnalyticsError.Code = error.sqlState == "57014" ? .timeout : .unavailable
                 job.done(.failure(AnalyticsError(code: code, message: error.description)))
             }
+        }
+    }
+
+    /// Gives the PostgreSQL backend of `connection` this store's priority, when that backend is a process of
+    /// this machine: the server's address is loopback or a socket (`inet_server_addr()` is NULL) and
+    /// `/proc/<pid>/comm` names postgres. Otherwise (a database on another host, or not permitted) the
+    /// backend keeps its priority; the query thread's own priority and rests still apply.
+    private func lowerBackendPriority(of connection: PGConnection) {
+        guard priority != .normal else { return }
+        let pid = connection.backendPID
+        let isLocal = (try? connection.execute(
+            "SELECT coalesce(host(inet_server_addr()) IN ('127.0.0.1', '::1'), true)"
+        ))?.rows.first?.first == "t"
+        guard isLocal, BackgroundPriority.isLocalPostgresBackend(pid) else {
+            logger.debug("analytics backend is not a local process; its priority is left alone")
+            return
+        }
+        if let error = priority.apply(to: pid) {
+            logger.notice(
+                "could not lower the priority of the analytics PostgreSQL backend",
+                metadata: ["pid": "\(pid)", "priority": "\(priority.rawValue)", "errno": "\(error)"]
+            )
+        } else {
+            logger.debug("analytics PostgreSQL backend priority lowered", metadata: ["pid": "\(pid)"])
         }
     }
 

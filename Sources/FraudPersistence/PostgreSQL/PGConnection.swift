@@ -102,6 +102,9 @@ final class PGConnection {
     /// Whether the connection has failed (`PQstatus` is not `CONNECTION_OK`).
     var isBroken: Bool { PQstatus(connection) != CONNECTION_OK }
 
+    /// The process id of the server backend serving this connection (`PQbackendPID`), on the server's host.
+    var backendPID: Int32 { PQbackendPID(connection) }
+
     /// Runs one or more statements without parameters (`PQexec`); returns the last statement's rows.
     ///
     /// - Throws: ``PostgresError`` when a statement fails (the rest of a multi-statement string is skipped).
