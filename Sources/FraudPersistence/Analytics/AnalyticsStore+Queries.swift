@@ -61,28 +61,17 @@ extension AnalyticsStore {
     public func transactions(_ filter: AnalyticsFilter) async throws(AnalyticsError) -> AnalyticsPage {
         let (sql, parameters) = Self.listing(filter)
         let limit = filter.limit
-        let text = try await perform { connection throws(PostgresError) in
+        return try await perform { connection throws(PostgresError) in
             let rows = try connection.execute(sql, parameters: parameters).rows
-            // Rows joined by a separator that cannot occur in JSON text: "\u{1}".
-            var lines: [String] = []
-            for row in rows.prefix(limit) { lines.append("\(row[0] ?? "0")\u{1}\(row[1] ?? "")\u{1}\(row[2] ?? "null")") }
-            if rows.count > limit { lines.append("more") }
-            return lines.joined(separator: "\u{2}")
-        }
-        var items: [String] = []
-        var last: PageCursor?
-        var hasMore = false
-        for line in text.split(separator: "\u{2}", omittingEmptySubsequences: true) {
-            if line == "more" {
-                hasMore = true
-                continue
+            var items: [String] = []
+            items.reserveCapacity(min(rows.count, limit))
+            var last: PageCursor?
+            for row in rows.prefix(limit) {
+                last = PageCursor(scoredAtMicros: Int64(row[0] ?? "0") ?? 0, transactionID: row[1] ?? "")
+                items.append(row[2] ?? "null")
             }
-            let parts = line.split(separator: "\u{1}", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3 else { continue }
-            last = PageCursor(scoredAtMicros: Int64(parts[0]) ?? 0, transactionID: String(parts[1]))
-            items.append(String(parts[2]))
+            return AnalyticsPage(itemsJSON: items, next: rows.count > limit ? last : nil)
         }
-        return AnalyticsPage(itemsJSON: items, next: hasMore ? last : nil)
     }
 
     /// Aggregates over the decisions of the last `windowMinutes` minutes, as one JSON object: totals, by
@@ -194,13 +183,11 @@ extension AnalyticsStore {
     ///
     /// - Throws: ``AnalyticsError`` when PostgreSQL is unreachable or the statement times out.
     public func accountActivity(account: String, limit: Int) async throws(AnalyticsError) -> (json: String, lastStep: UInt32?) {
-        let text = try await perform { connection throws(PostgresError) in
+        try await perform { connection throws(PostgresError) in
             let rows = try connection.execute(Self.accountSQL, parameters: [account, "\(limit)"]).rows
             let row = rows.first ?? [nil, nil]
-            return "\(row[1] ?? "")\u{1}\(row[0] ?? "[]")"
+            return (row[0] ?? "[]", row[1].flatMap { UInt32($0) })
         }
-        let parts = text.split(separator: "\u{1}", maxSplits: 1, omittingEmptySubsequences: false)
-        return (String(parts.count > 1 ? parts[1] : "[]"), UInt32(parts[0]))
     }
 
     // Two index scans (origin, destination) merged; each side limited before the merge.
@@ -231,7 +218,7 @@ extension AnalyticsStore {
     ///
     /// - Throws: ``AnalyticsError`` when PostgreSQL is unreachable.
     public func explain(_ query: ExplainedQuery, filter: AnalyticsFilter) async throws(AnalyticsError) -> [String] {
-        let text = try await perform { connection throws(PostgresError) in
+        try await perform { connection throws(PostgresError) in
             let (sql, parameters): (String, [String?])
             switch query {
             case .transactions: (sql, parameters) = Self.listing(filter)
@@ -241,9 +228,8 @@ extension AnalyticsStore {
             try connection.execute("BEGIN; SET LOCAL enable_seqscan = off")
             defer { _ = try? connection.execute("ROLLBACK") }
             let rows = try connection.execute("EXPLAIN " + sql, parameters: parameters).rows
-            return rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+            return rows.compactMap { $0.first ?? nil }
         }
-        return text.split(separator: "\n").map(String.init)
     }
 
     /// Whether a query thread can reach PostgreSQL (`SELECT 1`).

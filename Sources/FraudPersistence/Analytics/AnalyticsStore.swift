@@ -17,9 +17,11 @@ import Synchronization
 /// ``summary(windowMinutes:)`` answers from a cache for ``summaryCacheTTL`` (a dashboard polls it every
 /// 2 s from every open tab).
 public final class AnalyticsStore: Sendable {
+    /// A query and its caller: `run` answers the caller with the query's result (when it does not throw),
+    /// `fail` answers with an error.
     private struct Job {
-        let body: (PGConnection) throws(PostgresError) -> String
-        let done: @Sendable (Result<String, AnalyticsError>) -> Void
+        let run: (PGConnection) throws(PostgresError) -> Void
+        let fail: @Sendable (AnalyticsError) -> Void
     }
 
     private struct State {
@@ -113,15 +115,19 @@ public final class AnalyticsStore: Sendable {
             return state.jobs
         }
         jobArrived.broadcast()
-        for job in jobs { job.done(.failure(AnalyticsError(code: .unavailable, message: "analytics stopped"))) }
+        for job in jobs { job.fail(AnalyticsError(code: .unavailable, message: "analytics stopped")) }
     }
 
-    /// Runs `body` on a query thread and returns its text result.
-    func perform(_ body: @escaping (PGConnection) throws(PostgresError) -> String) async throws(AnalyticsError)
-        -> String
-    {
-        let result: Result<String, AnalyticsError> = await withCheckedContinuation { continuation in
-            let job = Job(body: body, done: { continuation.resume(returning: $0) })
+    /// Runs `body` on a query thread and returns its result. Parse and format in `body`: the query thread
+    /// runs at the store's background priority, the caller's thread (the shared concurrency pool) does not.
+    func perform<Value: Sendable>(
+        _ body: @escaping (PGConnection) throws(PostgresError) -> Value
+    ) async throws(AnalyticsError) -> Value {
+        let result: Result<Value, AnalyticsError> = await withCheckedContinuation { continuation in
+            let job = Job(
+                run: { connection throws(PostgresError) in continuation.resume(returning: .success(try body(connection))) },
+                fail: { continuation.resume(returning: .failure($0)) }
+            )
             let accepted = state.withLock { state -> Bool in
                 guard !state.isStopped, state.jobs.count < maxQueued else { return false }
                 state.jobs.append(job)
@@ -130,9 +136,7 @@ public final class AnalyticsStore: Sendable {
             if accepted {
                 jobArrived.signal()
             } else {
-                continuation.resume(
-                    returning: .failure(AnalyticsError(code: .unavailable, message: "analytics queue is full"))
-                )
+                job.fail(AnalyticsError(code: .unavailable, message: "analytics queue is full"))
             }
         }
         return try result.get()
@@ -169,14 +173,14 @@ public final class AnalyticsStore: Sendable {
                     lowerBackendPriority(of: opened)
                     connection = opened
                 }
-                job.done(.success(try job.body(connection!)))
+                try job.run(connection!)
             } catch {
                 if error.isConnectionBroken || connection?.isBroken ?? true {
                     logger.warning("analytics connection failed", metadata: ["error": "\(error)"])
                     connection = nil
                 }
                 let code: AnalyticsError.Code = error.sqlState == "57014" ? .timeout : .unavailable
-                job.done(.failure(AnalyticsError(code: code, message: error.description)))
+                job.fail(AnalyticsError(code: code, message: error.description))
             }
         }
     }
