@@ -161,7 +161,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "FraudAdminTests", dependencies: ["FraudAdmin", "FraudPersistence"]),
+        .testTarget(
+            name: "FraudAdminTests",
+            dependencies: [
+                "FraudAdmin", "FraudPersistence",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
 
         // fraud-server: argument parsing, configuration and wiring only.
         .executableTarget(

@@ -62,7 +62,7 @@ public final class AdminServer: Sendable {
                         }
                     }
                     return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
-                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(router: router))
+                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(router: router, eventLoop: channel.eventLoop))
                     }
                 }
                 .bind(host: host, port: port)
@@ -96,7 +96,13 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Largest request body read (the login JSON); larger ones get 413.
     private static let maxBodyBytes = 8 * 1024
 
-    init(router: AdminRouter) { self.router = router }
+    /// Where request handlers run: this connection's event loop.
+    private let executor: EventLoopTaskExecutor
+
+    init(router: AdminRouter, eventLoop: any EventLoop) {
+        self.router = router
+        self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -126,7 +132,8 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 body: body,
                 peer: context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
             )
-            promise.completeWithTask { await router.handle(request) }
+            let executor = self.executor
+            Task(executorPreference: executor) { promise.succeed(await router.handle(request)) }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             promise.futureResult.whenSuccess { response in
                 let (handler, context) = loopBound.value
