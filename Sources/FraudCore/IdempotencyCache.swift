@@ -212,7 +212,7 @@ struct IdempotencyTable: Sendable {
         let entry = Entry(transactionID: transactionID, hash: hash, record: record)
         if ring.count < capacity {
             index.insert(hash: Self.indexHash(hash), slot: ring.count)
-            ring.append(entry)
+            ring.appendHugePageAdvised(entry)
         } else {
             index.remove(hash: Self.indexHash(ring[oldest].hash), slot: oldest)
             index.insert(hash: Self.indexHash(hash), slot: oldest)

@@ -101,7 +101,7 @@ struct AccountTable: Sendable {
         let code = code(for: key)
         guard let index = slot(of: code) else {
             let newSlot = slots.count
-            slots.append(
+            slots.appendHugePageAdvised(
                 Slot(
                     code: code,
                     velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)

@@ -133,12 +133,12 @@ struct SpillArena<Element: Sendable>: Sendable {
         if let free = freeBlocks.popLast() {
             block = free
         } else {
-            storage.append(element)
+            storage.appendHugePageAdvised(element)
             for _ in 1..<Self.blockSize {
-                storage.append(filler)
+                storage.appendHugePageAdvised(filler)
             }
-            counts.append(0)
-            nexts.append(0)
+            counts.appendHugePageAdvised(0)
+            nexts.appendHugePageAdvised(0)
             block = UInt32(counts.count)
         }
         storage[Int(block - 1) * Self.blockSize] = element
