@@ -1,4 +1,5 @@
 internal import CFraudMemory
+import Synchronization
 
 /// The engine's big tables (account slots and index, spilled lists, the idempotency ring and index) are
 /// read at random: with 10 M accounts nearly every lookup misses the TLB as well as the cache. Their storage
@@ -30,6 +31,44 @@ enum Prefetch {
     @inline(__always)
     static func write(_ address: UnsafeRawPointer) {
         CFraudMemory_prefetchForWriting(address)
+    }
+
+    /// Every cache line of `byteCount` bytes from `address`, for writing.
+    @inline(__always)
+    static func write(_ address: UnsafeRawPointer, byteCount: Int) {
+        var offset = 0
+        while offset < byteCount {
+            CFraudMemory_prefetchForWriting(address + offset)
+            offset += 64
+        }
+        CFraudMemory_prefetchForWriting(address + (byteCount - 1))
+    }
+}
+
+/// Where a ``SlotIndex``'s buckets live, published by the index's owner under its lock and read without
+/// it to prefetch the bucket a later lookup will start at. A stale value only wastes the hint: prefetching
+/// never faults.
+final class PrefetchHint: Sendable {
+    private let base = Atomic<UInt>(0)
+    private let mask = Atomic<UInt>(0)
+
+    /// Records the index's current buckets (call under the owner's lock after it may have grown).
+    @inline(__always)
+    func publish(_ index: SlotIndex) {
+        let (base, mask) = index.prefetchHint
+        self.base.store(base, ordering: .relaxed)
+        self.mask.store(mask, ordering: .relaxed)
+    }
+
+    /// Prefetches the home bucket of `hash`, if an index was published.
+    @inline(__always)
+    func prefetchBucket(hash: UInt32) {
+        let base = self.base.load(ordering: .relaxed)
+        guard let address = UnsafeRawPointer(bitPattern: base &+ (UInt(hash) & mask.load(ordering: .relaxed)) &* 8)
+        else { return }
+        if base != 0 {
+            Prefetch.read(address)
+        }
     }
 }
 

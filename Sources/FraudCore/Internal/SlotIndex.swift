@@ -31,10 +31,31 @@ struct SlotIndex: Sendable {
     /// Heap bytes held.
     var memoryFootprint: Int { 32 + buckets.count * MemoryLayout<UInt64>.stride }
 
-    /// The address of the bucket where a lookup of `hash` starts, for a prefetch hint.
+    /// Prefetches the bucket where a lookup of `hash` starts.
     @inline(__always)
-    func homeBucketAddress(hash: UInt32) -> UnsafeRawPointer {
-        UnsafeRawPointer(buckets.base + (Int(hash) & mask))
+    func prefetchHomeBucket(hash: UInt32) {
+        Prefetch.write(UnsafeRawPointer(buckets.base + (Int(hash) & mask)))
+    }
+
+    /// The buckets' address and mask, published for lock-free prefetch hints (``PrefetchHint``).
+    var prefetchHint: (base: UInt, mask: UInt) {
+        (UInt(bitPattern: buckets.base), UInt(mask))
+    }
+
+    /// Calls `body` with the slot of every entry whose hash is `hash` (candidates: the caller's keys may
+    /// still differ), in probe order, without looking at the slots.
+    @inline(__always)
+    func forEachCandidate(hash: UInt32, _ body: (Int) -> Void) {
+        let buckets = self.buckets.base
+        var position = Int(hash) & mask
+        while true {
+            let bucket = buckets[position]
+            if bucket == 0 { return }
+            if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
+                body(Int(truncatingIfNeeded: bucket & 0xFFFF_FFFF) - 1)
+            }
+            position = (position + 1) & mask
+        }
     }
 
     /// The slot of the entry with `hash` for which `matches(slot)` is true, if any.
