@@ -125,6 +125,7 @@ struct AccountTable: Sendable {
             }
             return .unseen
         }
+        slots[index].velocity.prefetchSpilled(spill)
         if isIdle(slots[index].velocity, now: newestStep) {
             slots[index].velocity.release(&spill)
             slots[index].velocity = AccountVelocity(

@@ -89,6 +89,23 @@ struct SpillArena<Element: Sendable>: Sendable {
         return Int(block - 1) * Self.blockSize + remaining
     }
 
+    /// Prefetches the first block of `list` (its elements, count and link), for writing.
+    @inline(__always)
+    func prefetchHead(_ list: UInt32) {
+        guard list != 0 else { return }
+        let block = Int(list - 1)
+        storage.withUnsafeBufferPointer { storage in
+            guard let base = storage.baseAddress else { return }
+            Prefetch.write(UnsafeRawPointer(base + block * Self.blockSize), byteCount: Self.blockSize * MemoryLayout<Element>.stride)
+        }
+        counts.withUnsafeBufferPointer { counts in
+            if let base = counts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
+        }
+        nexts.withUnsafeBufferPointer { nexts in
+            if let base = nexts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
+        }
+    }
+
     /// Element `position` of `list`.
     subscript(list: UInt32, position: Int) -> Element {
         get { storage[storageIndex(list, position)] }
