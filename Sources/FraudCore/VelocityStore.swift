@@ -87,15 +87,17 @@ public final class VelocityStore: Sendable {
     }
 
     /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of the account with this
-    /// ``AccountKey`` hash and (compact, else nothing is done) code: the index bucket its lookup starts at. Takes no lock and changes nothing.
+    /// ``AccountKey`` hash and compact code (none: nothing is done): the index bucket its lookup starts at.
+    /// Takes no lock and changes nothing.
     @inline(__always)
     func prefetchIndex(hash: UInt64, code: UInt64) {
         guard code != 0 else { return }
         shards[hash.shardIndex(count: shards.count)].indexHint.prefetchBucket(hash: AccountTable.indexHash(code))
     }
 
-    /// Prefetch hint for a later observe of the account with this hash and compact code: the slot(s) its index bucket points at (read the bucket
-    /// after ``prefetchIndex(_:)`` had time to bring it in). Takes the shard lock; changes nothing.
+    /// Prefetch hint for a later observe of the account with this hash and compact code: the slot(s) its
+    /// index bucket points at (call after ``prefetchIndex(hash:code:)`` had time to bring the bucket in).
+    /// Takes the shard lock; changes nothing.
     @inline(__always)
     func prefetchSlot(hash: UInt64, code: UInt64) {
         guard code != 0 else { return }

@@ -96,7 +96,10 @@ struct SpillArena<Element: Sendable>: Sendable {
         let block = Int(list - 1)
         storage.withUnsafeBufferPointer { storage in
             guard let base = storage.baseAddress else { return }
-            Prefetch.write(UnsafeRawPointer(base + block * Self.blockSize), byteCount: Self.blockSize * MemoryLayout<Element>.stride)
+            Prefetch.write(
+                UnsafeRawPointer(base + block * Self.blockSize),
+                byteCount: Self.blockSize * MemoryLayout<Element>.stride
+            )
         }
         counts.withUnsafeBufferPointer { counts in
             if let base = counts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
