@@ -39,8 +39,11 @@ let package = Package(
         // protoc-c output for proto/ (committed; `make proto` regenerates, `make check-proto` diffs).
         .target(name: "CFraudProto", dependencies: ["CProtobufC"]),
 
-        // The risk engine: transactions, validation, features, velocity windows, idempotency. No I/O, no C.
-        .target(name: "FraudCore"),
+        // Cache prefetch hints and transparent-huge-page advice for FraudCore's big tables (a few lines of C).
+        .target(name: "CFraudMemory"),
+
+        // The risk engine: transactions, validation, features, velocity windows, idempotency. No I/O.
+        .target(name: "FraudCore", dependencies: ["CFraudMemory"]),
         .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
 
         // fraud-core-bench: scores/s of the engine alone (1 thread, all cores), allocations, bytes per account.

@@ -10,9 +10,18 @@ public final class IdempotencyCache: Sendable {
     /// A shard: its records behind one lock.
     final class Shard: Sendable {
         let table: Mutex<IdempotencyTable>
+        /// The index's buckets, for ``IdempotencyCache/prefetch(hash:)``.
+        let indexHint = PrefetchHint()
 
         init(capacity: Int) {
             table = Mutex(IdempotencyTable(capacity: capacity))
+            table.withLock { indexHint.publish($0.index) }
+        }
+
+        /// Publishes the table's prefetch hint; call under the lock after an insert.
+        @inline(__always)
+        func publishHints(_ table: borrowing IdempotencyTable) {
+            indexHint.publish(table.index)
         }
     }
 
@@ -88,6 +97,7 @@ public final class IdempotencyCache: Sendable {
             }
             let assessment = assess()
             table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
+            shard.publishHints(table)
             return .scored(assessment)
         }
     }
@@ -131,8 +141,17 @@ public final class IdempotencyCache: Sendable {
             }
             guard let assessment = assess() else { return nil }
             table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
+            shard.publishHints(table)
             return .scored(assessment)
         }
+    }
+
+    /// Prefetch hint for a later ``resolve(transactionID:hash:fingerprint:assess:)`` of an id with FNV-1a
+    /// hash `hash`: the index bucket its lookup starts at. Takes no lock and changes nothing.
+    @inline(__always)
+    func prefetch(hash: UInt64) {
+        let shard = shards[hash.shardIndex(count: shards.count)]
+        shard.indexHint.prefetchBucket(hash: IdempotencyTable.indexHash(hash))
     }
 
     /// The record kept for `transactionID`, if any.
@@ -166,7 +185,7 @@ struct IdempotencyTable: Sendable {
         var record: IdempotencyCache.Record
     }
 
-    private var index = SlotIndex()
+    private(set) var index = SlotIndex()
     /// Entries in insertion order; grows to `capacity`, then `oldest` marks the entry to overwrite next.
     private var ring: [Entry] = []
     private var oldest = 0
@@ -184,7 +203,7 @@ struct IdempotencyTable: Sendable {
     }
 
     @inline(__always)
-    private static func indexHash(_ hash: UInt64) -> UInt32 {
+    static func indexHash(_ hash: UInt64) -> UInt32 {
         UInt32(truncatingIfNeeded: hash)
     }
 
@@ -212,12 +231,27 @@ struct IdempotencyTable: Sendable {
         let entry = Entry(transactionID: transactionID, hash: hash, record: record)
         if ring.count < capacity {
             index.insert(hash: Self.indexHash(hash), slot: ring.count)
-            ring.append(entry)
+            ring.appendHugePageAdvised(entry)
         } else {
             index.remove(hash: Self.indexHash(ring[oldest].hash), slot: oldest)
             index.insert(hash: Self.indexHash(hash), slot: oldest)
             ring[oldest] = entry
             oldest = oldest + 1 == capacity ? 0 : oldest + 1
+            prefetchForNextInserts()
+        }
+    }
+
+    /// The shard's next insert overwrites `ring[oldest]` and removes its id from the index; the one after
+    /// that, `ring[oldest + 1]`. Both are cold by then (dozens of other shards run in between), so fetch
+    /// now the index bucket of the next evicted id (its entry was prefetched by the previous insert) and the
+    /// entry after it: the misses overlap with the rest of the work instead of stalling the next insert.
+    @inline(__always)
+    private func prefetchForNextInserts() {
+        ring.withUnsafeBufferPointer { ring in
+            guard let base = ring.baseAddress else { return }
+            index.prefetchHomeBucket(hash: Self.indexHash(ring[oldest].hash))
+            let after = oldest + 1 == capacity ? 0 : oldest + 1
+            Prefetch.write(UnsafeRawPointer(base + after), byteCount: MemoryLayout<Entry>.size)
         }
     }
 }

@@ -17,6 +17,7 @@ extension RiskEngine {
     ) -> ScoreOutcome? {
         _ = label
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
+        prefetch(idHash: idHash, origin: origin, destination: destination)
         return idempotency.resolveIfCommitted(
             transactionID: transaction.transactionID,
             hash: idHash,
@@ -25,6 +26,15 @@ extension RiskEngine {
             let assessment = assess(observe(transaction, origin: origin, destination: destination))
             return commit(assessment) ? assessment : nil
         }
+    }
+
+    /// Prefetches the index buckets the id's and the accounts' lookups start at (no lock), so that their
+    /// three cache misses overlap instead of following one another.
+    @inline(__always)
+    func prefetch(idHash: UInt64, origin: AccountKey, destination: AccountKey) {
+        idempotency.prefetch(hash: idHash)
+        velocity.prefetchIndex(hash: origin.hash, code: origin.code)
+        velocity.prefetchIndex(hash: destination.hash, code: destination.code)
     }
 
     /// Rebuilds state from a decision made before a restart (warm start): the velocity windows count it and

@@ -135,6 +135,7 @@ public final class RiskEngine: Sendable {
         _ = label
         // Hashing happens here, before any lock, once per string.
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
+        prefetch(idHash: idHash, origin: origin, destination: destination)
         return idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
             assess(observe(transaction, origin: origin, destination: destination))
         }

@@ -16,9 +16,12 @@ public final class VelocityStore: Sendable {
     /// A shard: its accounts behind one lock.
     final class Shard: Sendable {
         let table: Mutex<AccountTable>
+        /// The slot index's buckets, for ``VelocityStore/prefetchIndex(_:)``.
+        let indexHint = PrefetchHint()
 
         init(capacity: Int, idleEvictionSteps: UInt32) {
             table = Mutex(AccountTable(capacity: capacity, idleEvictionSteps: idleEvictionSteps))
+            table.withLock { indexHint.publish($0.index) }
         }
     }
 
@@ -70,13 +73,36 @@ public final class VelocityStore: Sendable {
     /// ``observe(account:counterparty:amountCents:step:)`` with the hashing done by the caller (outside
     /// any lock).
     func observe(_ key: AccountKey, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
-        shards[key.hash.shardIndex(count: shards.count)].table.withLock { table in
-            table.observe(
+        let shard = shards[key.hash.shardIndex(count: shards.count)]
+        return shard.table.withLock { table in
+            let snapshot = table.observe(
                 key,
                 counterpartyHash: counterpartyHash,
                 amountCents: amountCents,
                 step: step
             )
+            shard.indexHint.publish(table.index)
+            return snapshot
+        }
+    }
+
+    /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of the account with this
+    /// ``AccountKey`` hash and compact code (none: nothing is done): the index bucket its lookup starts at.
+    /// Takes no lock and changes nothing.
+    @inline(__always)
+    func prefetchIndex(hash: UInt64, code: UInt64) {
+        guard code != 0 else { return }
+        shards[hash.shardIndex(count: shards.count)].indexHint.prefetchBucket(hash: AccountTable.indexHash(code))
+    }
+
+    /// Prefetch hint for a later observe of the account with this hash and compact code: the slot(s) its
+    /// index bucket points at (call after ``prefetchIndex(hash:code:)`` had time to bring the bucket in).
+    /// Takes the shard lock; changes nothing.
+    @inline(__always)
+    func prefetchSlot(hash: UInt64, code: UInt64) {
+        guard code != 0 else { return }
+        shards[hash.shardIndex(count: shards.count)].table.withLock { table in
+            table.prefetchSlot(code: code)
         }
     }
 

@@ -9,12 +9,13 @@ func measureAllocations(accounts: Int, count: Int) -> String {
     let population = AccountPopulation(count: min(accounts, 1_000_000))
     let engine = makeEngine(accounts: population.count)
     prepopulate(engine, population: population)
-    let transactions = makeFreshTransactions(count: 220_000, population: population, firstID: 0, seed: 5)
+    let transactions = makeFreshTransactions(count: 240_000, population: population, firstID: 0, seed: 5)
     let warm = 200_000
     for transaction in transactions[..<warm] {
         _ = engine.score(transaction, label: .unspecified) { _ in true }
     }
-    let measured = transactions[warm...]
+    let measured = transactions[warm..<220_000]
+    let measuredBatched = transactions[220_000...]
     var consumed = Consumed()
     let fresh = AllocationTrace.count {
         for transaction in measured {
@@ -26,7 +27,10 @@ func measureAllocations(accounts: Int, count: Int) -> String {
             consumed.add(engine.score(transaction, label: .unspecified) { _ in true })
         }
     }
-    if consumed.scored != measured.count || consumed.replayed != measured.count { print("unexpected outcomes") }
+    let batched = AllocationTrace.count {
+        engine.score(batch: measuredBatched) { _, _ in true } outcome: { _, outcome in consumed.add(outcome) }
+    }
+    if consumed.scored != measured.count + measuredBatched.count || consumed.replayed != measured.count { print("unexpected outcomes") }
     // The model alone, on the features of a PaySim-style drain (several reasons).
     let drain = Transaction(
         transactionID: "drain",
@@ -58,7 +62,7 @@ func measureAllocations(accounts: Int, count: Int) -> String {
         return String(Double((total * 100 + calls / 2) / calls) / 100)
     }
     return "allocations \(perCall(fresh, measured.count)) \(perCall(replays, measured.count))"
-        + " \(perCall(model, 10_000)) \(reasons)"
+        + " \(perCall(model, 10_000)) \(reasons) \(perCall(batched, measuredBatched.count))"
 }
 
 /// In the parent: runs this binary again under the tracer and turns its answer into table rows.
@@ -84,9 +88,10 @@ func allocationRows(accounts: Int, count: Int, modelPath: String?) -> [(String, 
     process.waitUntilExit()
     let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last { $0.hasPrefix("allocations ") }
     let fields = line?.split(separator: " ").dropFirst().map(String.init) ?? []
-    guard fields.count == 4 else { return [("mallocs per score", "n/a (tracer unavailable)")] }
+    guard fields.count == 5 else { return [("mallocs per score", "n/a (tracer unavailable)")] }
     return [
-        ("mallocs per score (new ids)", fields[0]),
+        ("mallocs per score (new ids, one by one)", fields[0]),
+        ("mallocs per score (new ids, batched)", fields[4]),
         ("mallocs per score (replays)", fields[1]),
         ("  model alone, \(fields[3]) reasons", fields[2]),
     ]

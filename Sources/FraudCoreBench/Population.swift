@@ -159,8 +159,23 @@ struct Consumed {
     }
 }
 
-/// The process's resident set size, from `/proc/self/statm`.
+/// The process's resident set size, from `/proc/self/statm`, and its transparent huge pages.
 enum ProcessMemory {
+    /// `AnonHugePages` of `/proc/self/smaps_rollup`, in bytes (0 when unavailable).
+    static func anonymousHugePageBytes() -> Int {
+        guard let file = fopen("/proc/self/smaps_rollup", "r") else { return 0 }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 256)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard line.hasPrefix("AnonHugePages:") else { continue }
+            let digits = line.dropFirst("AnonHugePages:".count).filter(\.isNumber)
+            return (Int(digits) ?? 0) * 1_024
+        }
+        return 0
+    }
+
+
     static func residentBytes() -> Int {
         guard let file = fopen("/proc/self/statm", "r") else { return 0 }
         defer { fclose(file) }
@@ -181,6 +196,17 @@ func scoreAll(_ transactions: ArraySlice<Transaction>, with engine: RiskEngine) 
     var consumed = Consumed()
     for transaction in transactions {
         consumed.add(engine.score(transaction, label: .unspecified) { _ in true })
+    }
+    return consumed
+}
+
+/// Scores `transactions` through the batch entry point (`score(batch:commit:outcome:)`, journal commit always
+/// succeeding) and tallies the outcomes. Not inlined (`--toggle-collect='*scoreAllBatched*'`).
+@inline(never)
+func scoreAllBatched(_ transactions: ArraySlice<Transaction>, with engine: RiskEngine) -> Consumed {
+    var consumed = Consumed()
+    engine.score(batch: transactions) { _, _ in true } outcome: { _, outcome in
+        consumed.add(outcome)
     }
     return consumed
 }

@@ -6,7 +6,7 @@ import Synchronization
 
 // fraud-core-bench: throughput, allocations and memory of the FraudCore engine alone.
 //   --accounts N     accounts whose velocity is pre-populated before scoring (default 10_000_000)
-//   --count N        fresh transactions scored per run (default 2_000_000)
+//   --count N        fresh transactions scored per run (default 2_000_000; one by one and batched: N each)
 //   --threads T      threads for the parallel run (default: all cores)
 //   --evaluate CSV   instead: score a PaySim CSV and report weighted recall / precision
 //   --legit-weight W weight of legitimate rows for --evaluate (default 256.37)
@@ -146,29 +146,55 @@ if !isAllocationChild {
     table.append(("  velocity bytes per account (own count)", format(Double(footprint.velocityBytes) / Double(engine.accountCount), decimals: 1)))
     table.append(("  idempotency bytes per id (own count)", format(Double(footprint.idempotencyBytes) / Double(engine.idempotencyCount), decimals: 1)))
 
-    let single = makeFreshTransactions(count: count, population: population, firstID: 0, seed: 1)
-    var consumed = Consumed()
-    let cpuBefore = ThreadCPUTime.seconds()
-    let elapsed = clock.measure {
-        consumed = scoreAll(single[...], with: engine)
+    // One-by-one (`score(_:label:commit:)`, as the server calls it) and batched (`score(batch:…)`) on the same
+    // engine: 2 × `count` fresh transactions in step order, cut into 16 chunks scored alternately one by one
+    // and batched, so both see the same state (same accounts, same step range, same cache fill).
+    let fresh = makeFreshTransactions(count: 2 * count, population: population, firstID: 0, seed: 1)
+    let chunks = 16
+    var single = Consumed()
+    var batched = Consumed()
+    var singleWall = 0.0
+    var batchedWall = 0.0
+    for chunk in 0..<chunks {
+        let slice = fresh[fresh.count * chunk / chunks..<fresh.count * (chunk + 1) / chunks]
+        let cpuBefore = ThreadCPUTime.seconds()
+        var consumed = Consumed()
+        let elapsed = clock.measure {
+            consumed = chunk % 2 == 0 ? scoreAll(slice, with: engine) : scoreAllBatched(slice, with: engine)
+        }
+        consumed.cpuSeconds = ThreadCPUTime.seconds() - cpuBefore
+        if chunk % 2 == 0 {
+            single.merge(consumed)
+            singleWall += seconds(elapsed)
+        } else {
+            batched.merge(consumed)
+            batchedWall += seconds(elapsed)
+        }
     }
-    let cpu = ThreadCPUTime.seconds() - cpuBefore
-    let rate = Double(single.count) / seconds(elapsed)
-    table.append(("scores/s, 1 thread", format(rate)))
+    let rate = Double(single.scored) / singleWall
+    let batchedRate = Double(batched.scored) / batchedWall
+    table.append(("scores/s, 1 thread, one by one", format(rate)))
     table.append(("  mean time per score", format(1e9 / rate) + " ns"))
-    table.append(("  per CPU-second of the thread", format(Double(single.count) / cpu)))
-    table.append(("  scored / declined / reviewed", "\(consumed.scored) / \(consumed.declines) / \(consumed.reviews)"))
+    table.append(("  per CPU-second of the thread", format(Double(single.scored) / single.cpuSeconds)))
+    table.append(("  scored / declined / reviewed", "\(single.scored) / \(single.declines) / \(single.reviews)"))
+    table.append(("scores/s, 1 thread, batched (window \(RiskEngine.batchWindow))", format(batchedRate)))
+    table.append(("  mean time per score", format(1e9 / batchedRate) + " ns"))
+    table.append(("  per CPU-second of the thread", format(Double(batched.scored) / batched.cpuSeconds)))
+    table.append(("  scored / declined / reviewed", "\(batched.scored) / \(batched.declines) / \(batched.reviews)"))
+    table.append(("  engine memory in huge pages", format(Double(ProcessMemory.anonymousHugePageBytes()) / 1_048_576) + " MiB"))
 
     if isProfile {
         print(
-            "profile: \(consumed.scored) scored, \(format(rate)) scores/s,"
-                + " \(format(Double(single.count) / cpu)) per CPU-second"
+            "profile: one by one \(single.scored) scored, \(format(rate)) scores/s,"
+                + " \(format(Double(single.scored) / single.cpuSeconds)) per CPU-second;"
+                + " batched \(batched.scored) scored, \(format(batchedRate)) scores/s,"
+                + " \(format(Double(batched.scored) / batched.cpuSeconds)) per CPU-second"
         )
         exit(0)
     }
 
     // 2. All threads, each scoring a disjoint slice of new transactions into the same engine.
-    let parallel = makeFreshTransactions(count: count, population: population, firstID: count, seed: 2)
+    let parallel = makeFreshTransactions(count: count, population: population, firstID: 2 * count, seed: 2)
     let sliceSize = (parallel.count + threads - 1) / threads
     let results = Mutex(Consumed())
     let parallelElapsed = clock.measure {

@@ -30,6 +30,14 @@ struct AccountKey: Sendable {
         self.code = code
     }
 
+    /// A key from parts computed earlier by ``init(_:)`` for the same name.
+    @inline(__always)
+    init(account: String, hash: UInt64, code: UInt64) {
+        self.account = account
+        self.hash = hash
+        self.code = code
+    }
+
     /// The 32-bit mark this account leaves in its counterparties' sets.
     var counterpartyHash: UInt32 { hash.folded32 }
 }

@@ -67,6 +67,18 @@ struct AccountTable: Sendable {
         }
     }
 
+    /// Prefetches the slot(s) the index gives for `code` (a compact code), without reading them.
+    @inline(__always)
+    func prefetchSlot(code: UInt64) {
+        slots.withUnsafeBufferPointer { slots in
+            guard let base = slots.baseAddress else { return }
+            index.forEachCandidate(hash: Self.indexHash(code)) { slot in
+                // A 48-byte slot may straddle two cache lines.
+                Prefetch.write(UnsafeRawPointer(base + slot), byteCount: MemoryLayout<Slot>.size)
+            }
+        }
+    }
+
     /// The code of an account held or about to be added: its compact code, or its interned number
     /// (handed out now when the name is new).
     @inline(__always)
@@ -101,7 +113,7 @@ struct AccountTable: Sendable {
         let code = code(for: key)
         guard let index = slot(of: code) else {
             let newSlot = slots.count
-            slots.append(
+            slots.appendHugePageAdvised(
                 Slot(
                     code: code,
                     velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
@@ -113,6 +125,7 @@ struct AccountTable: Sendable {
             }
             return .unseen
         }
+        slots[index].velocity.prefetchSpilled(spill)
         if isIdle(slots[index].velocity, now: newestStep) {
             slots[index].velocity.release(&spill)
             slots[index].velocity = AccountVelocity(
@@ -163,6 +176,14 @@ struct AccountTable: Sendable {
             } else {
                 sweepCursor += 1
             }
+        }
+        // The shard's next sweep reads the following slots, dozens of events from now: too sparse for the
+        // hardware prefetcher, so fetch their lines now, while other work proceeds.
+        slots.withUnsafeBufferPointer { slots in
+            let next = min(sweepCursor, slots.count)
+            let end = min(next + Self.sweepBudget, slots.count)
+            guard next < end, let base = slots.baseAddress else { return }
+            Prefetch.write(UnsafeRawPointer(base + next), byteCount: (end - next) * MemoryLayout<Slot>.stride)
         }
     }
 

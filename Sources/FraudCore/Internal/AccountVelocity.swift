@@ -53,6 +53,14 @@ struct AccountVelocity: Sendable {
         lastSeenStep = step
     }
 
+    /// Prefetches the first block of each spilled list: the snapshot and the update read both, and
+    /// fetching them together overlaps their cache misses.
+    @inline(__always)
+    func prefetchSpilled(_ spill: Spill) {
+        spill.buckets.prefetchHead(extraBuckets)
+        spill.counterparties.prefetchHead(extraCounterparties)
+    }
+
     /// Gives the spilled lists' blocks back to the arenas.
     mutating func release(_ spill: inout Spill) {
         spill.buckets.release(&extraBuckets)

@@ -9,7 +9,8 @@
 ///
 /// The index does not know keys: the caller compares them in `find` and guarantees a key is inserted once.
 struct SlotIndex: Sendable {
-    private var buckets: [UInt64]
+    /// The buckets; copied before a write when shared (copy on write).
+    private var buckets: HugePageWords
     private var mask: Int
     /// Entries held.
     private(set) var count = 0
@@ -20,7 +21,7 @@ struct SlotIndex: Sendable {
         while size * 3 / 4 < minimumCapacity {
             size *= 2
         }
-        buckets = [UInt64](repeating: 0, count: size)
+        buckets = HugePageWords(zeroedCount: size)
         mask = size - 1
     }
 
@@ -28,22 +29,56 @@ struct SlotIndex: Sendable {
     var bucketCount: Int { buckets.count }
 
     /// Heap bytes held.
-    var memoryFootprint: Int { 32 + buckets.capacity * MemoryLayout<UInt64>.stride }
+    var memoryFootprint: Int { 32 + buckets.count * MemoryLayout<UInt64>.stride }
+
+    /// Prefetches the bucket where a lookup of `hash` starts.
+    @inline(__always)
+    func prefetchHomeBucket(hash: UInt32) {
+        Prefetch.write(UnsafeRawPointer(buckets.base + (Int(hash) & mask)))
+    }
+
+    /// The buckets' address and mask, published for lock-free prefetch hints (``PrefetchHint``).
+    var prefetchHint: (base: UInt, mask: UInt) {
+        (UInt(bitPattern: buckets.base), UInt(mask))
+    }
+
+    /// Calls `body` with the slot of every entry whose hash is `hash` (candidates: the caller's keys may
+    /// still differ), in probe order, without looking at the slots.
+    @inline(__always)
+    func forEachCandidate(hash: UInt32, _ body: (Int) -> Void) {
+        let buckets = self.buckets.base
+        var position = Int(hash) & mask
+        while true {
+            let bucket = buckets[position]
+            if bucket == 0 { return }
+            if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
+                body(Int(truncatingIfNeeded: bucket & 0xFFFF_FFFF) - 1)
+            }
+            position = (position + 1) & mask
+        }
+    }
 
     /// The slot of the entry with `hash` for which `matches(slot)` is true, if any.
     @inline(__always)
     func find(hash: UInt32, where matches: (Int) -> Bool) -> Int? {
-        buckets.withUnsafeBufferPointer { buckets in
-            var position = Int(hash) & mask
-            while true {
-                let bucket = buckets[position]
-                if bucket == 0 { return nil }
-                if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
-                    let slot = Int(truncatingIfNeeded: bucket & 0xFFFF_FFFF) - 1
-                    if matches(slot) { return slot }
-                }
-                position = (position + 1) & mask
+        let buckets = self.buckets.base
+        var position = Int(hash) & mask
+        while true {
+            let bucket = buckets[position]
+            if bucket == 0 { return nil }
+            if UInt32(truncatingIfNeeded: bucket >> 32) == hash {
+                let slot = Int(truncatingIfNeeded: bucket & 0xFFFF_FFFF) - 1
+                if matches(slot) { return slot }
             }
+            position = (position + 1) & mask
+        }
+    }
+
+    /// Copies the buckets when another index shares them.
+    @inline(__always)
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&buckets) {
+            buckets = buckets.copy()
         }
     }
 
@@ -53,47 +88,48 @@ struct SlotIndex: Sendable {
         if (count + 1) * 4 > buckets.count * 3 {
             grow()
         }
+        makeUnique()
         let entry = UInt64(hash) << 32 | UInt64(UInt32(truncatingIfNeeded: slot + 1))
-        let mask = self.mask
-        buckets.withUnsafeMutableBufferPointer { buckets in
-            var position = Int(hash) & mask
-            while buckets[position] != 0 {
-                position = (position + 1) & mask
-            }
-            buckets[position] = entry
+        let buckets = self.buckets.base
+        var position = Int(hash) & mask
+        while buckets[position] != 0 {
+            position = (position + 1) & mask
         }
+        buckets[position] = entry
         count += 1
     }
 
     /// Points the entry (`hash`, `slot`) at `newSlot`; the entry must exist.
     mutating func moveEntry(hash: UInt32, from slot: Int, to newSlot: Int) {
+        makeUnique()
         let position = self.position(of: hash, slot: slot)
-        buckets[position] = UInt64(hash) << 32 | UInt64(UInt32(truncatingIfNeeded: newSlot + 1))
+        buckets.base[position] = UInt64(hash) << 32 | UInt64(UInt32(truncatingIfNeeded: newSlot + 1))
     }
 
     /// Removes the entry (`hash`, `slot`); it must exist. Later entries of the probe run move back into the
     /// hole when their home position allows, so lookups never need tombstones.
     mutating func remove(hash: UInt32, slot: Int) {
+        makeUnique()
         var hole = position(of: hash, slot: slot)
         let mask = self.mask
-        buckets.withUnsafeMutableBufferPointer { buckets in
-            var position = (hole + 1) & mask
-            while buckets[position] != 0 {
-                let home = Int(truncatingIfNeeded: buckets[position] >> 32) & mask
-                // The entry may fill the hole when its home is not in the (cyclic) range (hole, position].
-                if (position &- home) & mask >= (position &- hole) & mask {
-                    buckets[hole] = buckets[position]
-                    hole = position
-                }
-                position = (position + 1) & mask
+        let buckets = self.buckets.base
+        var position = (hole + 1) & mask
+        while buckets[position] != 0 {
+            let home = Int(truncatingIfNeeded: buckets[position] >> 32) & mask
+            // The entry may fill the hole when its home is not in the (cyclic) range (hole, position].
+            if (position &- home) & mask >= (position &- hole) & mask {
+                buckets[hole] = buckets[position]
+                hole = position
             }
-            buckets[hole] = 0
+            position = (position + 1) & mask
         }
+        buckets[hole] = 0
         count -= 1
     }
 
     private func position(of hash: UInt32, slot: Int) -> Int {
         let entry = UInt64(hash) << 32 | UInt64(UInt32(truncatingIfNeeded: slot + 1))
+        let buckets = self.buckets.base
         var position = Int(hash) & mask
         while buckets[position] != entry {
             precondition(buckets[position] != 0, "SlotIndex: entry not found")
@@ -105,17 +141,19 @@ struct SlotIndex: Sendable {
     private mutating func grow() {
         let old = buckets
         let size = old.count * 2
-        buckets = [UInt64](repeating: 0, count: size)
+        buckets = HugePageWords(zeroedCount: size)
         mask = size - 1
         let mask = self.mask
-        buckets.withUnsafeMutableBufferPointer { buckets in
-            for entry in old where entry != 0 {
-                var position = Int(truncatingIfNeeded: entry >> 32) & mask
-                while buckets[position] != 0 {
-                    position = (position + 1) & mask
-                }
-                buckets[position] = entry
+        let target = buckets.base
+        for index in 0..<old.count {
+            let entry = old.base[index]
+            guard entry != 0 else { continue }
+            var position = Int(truncatingIfNeeded: entry >> 32) & mask
+            while target[position] != 0 {
+                position = (position + 1) & mask
             }
+            target[position] = entry
         }
+        withExtendedLifetime(old) {}
     }
 }

@@ -89,6 +89,26 @@ struct SpillArena<Element: Sendable>: Sendable {
         return Int(block - 1) * Self.blockSize + remaining
     }
 
+    /// Prefetches the first block of `list` (its elements, count and link), for writing.
+    @inline(__always)
+    func prefetchHead(_ list: UInt32) {
+        guard list != 0 else { return }
+        let block = Int(list - 1)
+        storage.withUnsafeBufferPointer { storage in
+            guard let base = storage.baseAddress else { return }
+            Prefetch.write(
+                UnsafeRawPointer(base + block * Self.blockSize),
+                byteCount: Self.blockSize * MemoryLayout<Element>.stride
+            )
+        }
+        counts.withUnsafeBufferPointer { counts in
+            if let base = counts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
+        }
+        nexts.withUnsafeBufferPointer { nexts in
+            if let base = nexts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
+        }
+    }
+
     /// Element `position` of `list`.
     subscript(list: UInt32, position: Int) -> Element {
         get { storage[storageIndex(list, position)] }
@@ -133,12 +153,12 @@ struct SpillArena<Element: Sendable>: Sendable {
         if let free = freeBlocks.popLast() {
             block = free
         } else {
-            storage.append(element)
+            storage.appendHugePageAdvised(element)
             for _ in 1..<Self.blockSize {
-                storage.append(filler)
+                storage.appendHugePageAdvised(filler)
             }
-            counts.append(0)
-            nexts.append(0)
+            counts.appendHugePageAdvised(0)
+            nexts.appendHugePageAdvised(0)
             block = UInt32(counts.count)
         }
         storage[Int(block - 1) * Self.blockSize] = element

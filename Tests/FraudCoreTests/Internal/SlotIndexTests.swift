@@ -157,3 +157,36 @@ struct AccountCodeTests {
         }
     }
 }
+
+@Suite("SlotIndex storage")
+struct SlotIndexStorageTests {
+    @Test("A large index (its own huge-page mapping) finds, moves and removes entries")
+    func largeIndex() {
+        var index = SlotIndex(minimumCapacity: 400_000)
+        #expect(index.bucketCount * 8 >= 4 << 20)
+        let hash = { (key: Int) in UInt32(truncatingIfNeeded: UInt64(key).mixed) }
+        for key in 0..<400_000 {
+            index.insert(hash: hash(key), slot: key)
+        }
+        #expect(index.count == 400_000)
+        #expect(index.find(hash: hash(123_456)) { $0 == 123_456 } == 123_456)
+        index.remove(hash: hash(5), slot: 5)
+        #expect(index.find(hash: hash(5)) { $0 == 5 } == nil)
+        index.moveEntry(hash: hash(7), from: 7, to: 5)
+        #expect(index.find(hash: hash(7)) { $0 == 5 } == 5)
+        #expect(index.count == 399_999)
+    }
+
+    @Test("Copies are independent (copy on write)")
+    func copyOnWrite() {
+        var original = SlotIndex()
+        original.insert(hash: 42, slot: 0)
+        var copy = original
+        copy.insert(hash: 43, slot: 1)
+        copy.remove(hash: 42, slot: 0)
+        #expect(original.find(hash: 42) { $0 == 0 } == 0)
+        #expect(original.find(hash: 43) { _ in true } == nil)
+        #expect(copy.find(hash: 42) { _ in true } == nil)
+        #expect(copy.find(hash: 43) { $0 == 1 } == 1)
+    }
+}

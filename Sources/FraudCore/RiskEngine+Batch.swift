@@ -1,0 +1,92 @@
+extension RiskEngine {
+    /// Transactions of a batch whose memory is prefetched together by ``score(batch:commit:outcome:)``.
+    public static let batchWindow = 16
+
+    /// What scoring needs from a transaction's strings, computed once, before any lock (trivial, so a
+    /// window of them lives on the stack).
+    struct BatchKeys {
+        var idHash: UInt64
+        var originHash: UInt64
+        var originCode: UInt64
+        var destinationHash: UInt64
+        var destinationCode: UInt64
+        var fingerprint: UInt64
+    }
+
+    /// Scores `transactions` in order, with exactly the results, state changes and `commit` calls of
+    /// ``score(_:label:commit:)`` called on each in turn — also when several of them share an account or an
+    /// id — but faster: the engine's memory for a window of ``batchWindow`` transactions is prefetched
+    /// before the first of them is scored, so the cache misses of different transactions overlap instead of
+    /// following one another.
+    ///
+    /// Each window goes through three passes: (1) hash every string, prefetch the index buckets of the id
+    /// and both accounts (no lock); (2) read those buckets under the velocity shard locks and prefetch the
+    /// account slots they point at; (3) score each transaction exactly as ``score(_:label:commit:)`` does.
+    /// Passes 1 and 2 change nothing, so the batch is observably a sequence of single calls (other threads
+    /// may interleave their calls between those of the batch, as between single calls).
+    ///
+    /// - Parameters:
+    ///   - transactions: Validated transactions, scored in their order.
+    ///   - commit: Called with the transaction's index in `transactions` and each fresh assessment, under
+    ///     the id's idempotency lock, as in ``score(_:label:commit:)``; `false` leaves the id unrecorded.
+    ///   - outcome: Called once per transaction, in order, with its index and the outcome (`nil` when
+    ///     `commit` refused), before the next transaction is scored.
+    public func score(
+        batch transactions: ArraySlice<Transaction>,
+        commit: (Int, Assessment) -> Bool,
+        outcome: (Int, ScoreOutcome?) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: BatchKeys.self, capacity: Self.batchWindow) { keys in
+            var start = transactions.startIndex
+            while start < transactions.endIndex {
+                let end = min(start + Self.batchWindow, transactions.endIndex)
+                for index in start..<end {
+                    let (idHash, origin, destination, fingerprint) = Self.keys(of: transactions[index])
+                    keys.initializeElement(
+                        at: index - start,
+                        to: BatchKeys(
+                            idHash: idHash,
+                            originHash: origin.hash,
+                            originCode: origin.code,
+                            destinationHash: destination.hash,
+                            destinationCode: destination.code,
+                            fingerprint: fingerprint
+                        )
+                    )
+                    idempotency.prefetch(hash: idHash)
+                    velocity.prefetchIndex(hash: origin.hash, code: origin.code)
+                    velocity.prefetchIndex(hash: destination.hash, code: destination.code)
+                }
+                for position in 0..<(end - start) {
+                    let key = keys[position]
+                    velocity.prefetchSlot(hash: key.originHash, code: key.originCode)
+                    velocity.prefetchSlot(hash: key.destinationHash, code: key.destinationCode)
+                }
+                for index in start..<end {
+                    let key = keys[index - start]
+                    let transaction = transactions[index]
+                    let origin = AccountKey(
+                        account: transaction.originAccount,
+                        hash: key.originHash,
+                        code: key.originCode
+                    )
+                    let destination = AccountKey(
+                        account: transaction.destinationAccount,
+                        hash: key.destinationHash,
+                        code: key.destinationCode
+                    )
+                    let result = idempotency.resolveIfCommitted(
+                        transactionID: transaction.transactionID,
+                        hash: key.idHash,
+                        fingerprint: key.fingerprint
+                    ) {
+                        let assessment = assess(observe(transaction, origin: origin, destination: destination))
+                        return commit(index, assessment) ? assessment : nil
+                    }
+                    outcome(index, result)
+                }
+                start = end
+            }
+        }
+    }
+}
