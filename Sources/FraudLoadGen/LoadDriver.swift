@@ -19,6 +19,8 @@ struct LoadPlan: Sendable {
     var drainDeadlineNanos: UInt64
     /// Request headers (incl. `grpc-timeout`).
     var headers: [(String, String)]
+    /// Whether the live line's per-second latency histogram is kept (not with `--quiet`).
+    var recordsInterval = true
 }
 
 /// Counters of one connection for the live line (since the previous one).
@@ -226,7 +228,7 @@ final class LoadDriver {
         if status == .ok {
             let micros = LatencyHistogram.micros(fromNanos: now > tag ? now - tag : 0)
             interval.ok += 1
-            _ = interval.histogram.record(micros)
+            if plan.recordsInterval { _ = interval.histogram.record(micros) }
             if measured {
                 result.ok += 1
                 _ = result.histogram.record(micros)

@@ -95,8 +95,11 @@ public final class H2ClientSession {
         @exclusivity(unchecked) var inTrailers = false
         /// `grpc-status` as read in lean mode (`onStatus`), -1 until seen.
         @exclusivity(unchecked) var status = -1
+        /// Whether a stream holds this slot.
+        @exclusivity(unchecked) var isInUse = false
 
         func reset(streamID: Int32, body: [UInt8], isRequestEnded: Bool) {
+            isInUse = true
             self.streamID = streamID
             response = H2Response(streamID: streamID, headers: [], body: [], trailers: [], resetCode: 0)
             outbound = body
@@ -259,8 +262,9 @@ public final class H2ClientSession {
 
     /// The slot of an open stream we started.
     private func slot(of streamID: Int32) -> StreamSlot? {
-        guard let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID)) else { return nil }
-        return slots[index]
+        if let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID)) { return slots[index] }
+        // nghttp2 creates the stream (and its user data) only when it sends the HEADERS: until then, search.
+        return slots.first { $0.isInUse && $0.streamID == streamID }
     }
 
     private func readOutbound(
@@ -295,6 +299,7 @@ public final class H2ClientSession {
     /// Called when nghttp2 closes a stream we opened: delivers it and frees its slot.
     private func close(slotAt index: Int, errorCode: UInt32) {
         let stream = slots[index]
+        stream.isInUse = false
         openCount -= 1
         freeSlots.append(index)
         if let onStatus {

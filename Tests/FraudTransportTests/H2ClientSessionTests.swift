@@ -61,6 +61,29 @@ struct H2ClientSessionTests {
         #expect(pair.client.openStreamCount == 0)
     }
 
+    @Test("bytes sent on a stream before its HEADERS went out are not lost")
+    func sendBeforeHeaders() throws {
+        let pair = Pair()
+        let id = pair.client.submitRequest(
+            path: "/fraud.v1.FraudScoring/ScoreStream", headers: grpcHeaders, body: [], endStream: false)
+        // Nothing written yet: nghttp2 has not opened the stream.
+        pair.client.send(framedRequest(id: "early-1"), on: id, endStream: false)
+        pair.client.send(framedRequest(id: "early-2"), on: id, endStream: true)
+        pair.run()
+        let response = try #require(pair.responses.first)
+        #expect(response.grpcStatus == 0)
+        var ids: [String] = []
+        var offset = 0
+        while offset + 5 <= response.body.count {
+            let length = Int(response.body[offset + 1]) << 24 | Int(response.body[offset + 2]) << 16
+                | Int(response.body[offset + 3]) << 8 | Int(response.body[offset + 4])
+            let message = Array(response.body[(offset + 5)..<(offset + 5 + length)])
+            ids.append(try message.withUnsafeBytes { try ScoreResponse.decode(protobuf: $0).transactionID })
+            offset += 5 + length
+        }
+        #expect(ids == ["early-1", "early-2"])
+    }
+
     @Test("a request body longer than one DATA frame is sent whole, then the slot lets go of it")
     func largeBody() throws {
         var configuration = TransportConfiguration()
