@@ -140,24 +140,15 @@ loadgen --sweep --sweep-start 2000 --sweep-step-duration "$SWEEP_STEP" --warmup 
     --sweep-p95-ms 100 --run-id "b$RUN_ID-sw" --json-out "$OUT/sweep.json" --svg-out "$OUT/capacity.svg" >/dev/null
 
 # ---------------------------------------------------------------- h2load vs fraud-loadgen --fixed-request
+# scripts/bench-loadgen-h2load.sh against this server: interleaved rounds, req/s and client CPU per call.
 H2LOAD_RESULTS=$OUT/h2load-vs-loadgen.txt
 : >"$H2LOAD_RESULTS"
+rm -f "$OUT/h2load-vs-loadgen.md"
 if command -v h2load >/dev/null; then
-    loadgen --write-request "$OUT/fixed-request.bin" --run-id "b$RUN_ID-fx" >/dev/null
-    timeout_header="grpc-timeout: 1000m"
-    for round in $(seq 1 "$H2LOAD_ROUNDS"); do
-        log "h2load vs fraud-loadgen --fixed-request, round $round/$H2LOAD_ROUNDS ($CONNECTIONS x $STREAMS, 1 thread each)"
-        h2out=$(h2load -D "$COMPARE_DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
-            -H 'content-type: application/grpc' -H 'te: trailers' -H "$timeout_header" \
-            -d "$OUT/fixed-request.bin" "http://$TARGET/fraud.v1.FraudScoring/Score" 2>&1)
-        echo "$h2out" >"$OUT/h2load-$round.txt"
-        h2rate=$(echo "$h2out" | sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p')
-        h2fail=$(echo "$h2out" | sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1+\2/p')
-        loadgen --fixed-request --rate max --duration "$COMPARE_DURATION" --warmup 1 --connections "$CONNECTIONS" \
-            --streams "$STREAMS" --threads 1 --timeout 1000 --run-id "b$RUN_ID-fx" \
-            --json-out "$OUT/fixed-$round.json" >/dev/null
-        echo "$round $h2rate $h2fail $OUT/fixed-$round.json" >>"$H2LOAD_RESULTS"
-    done
+    log "h2load vs fraud-loadgen --fixed-request, $H2LOAD_ROUNDS interleaved round(s) ($CONNECTIONS x $STREAMS, 1 thread each)"
+    ROUNDS=$H2LOAD_ROUNDS DURATION=$COMPARE_DURATION WARMUP=1 CONNECTIONS=$CONNECTIONS STREAMS=$STREAMS BIN=$BIN \
+        OUT=$OUT RESULTS=$H2LOAD_RESULTS RUN_ID="b$RUN_ID" scripts/bench-loadgen-h2load.sh --target "$TARGET" \
+        >"$OUT/h2load-vs-loadgen.md" || log "the h2load comparison failed (see $OUT/h2load-*.txt)"
 else
     log "h2load not found (apt-get install nghttp2-client): skipping the comparison"
 fi
@@ -279,30 +270,9 @@ for s in sorted(sweep["steps"], key=lambda s: s["offered_rate"]):
           f"{ms(s['p99_ms'])} | {s['errors']} | {'yes' if s['passed'] else 'no'} |")
 print()
 
-path = os.path.join(out, "h2load-vs-loadgen.txt")
-pairs = []
-if os.path.exists(path):
-    for line in open(path):
-        parts = line.split()
-        if len(parts) == 4 and parts[1]:
-            pairs.append((float(parts[1]), parts[2], json.load(open(parts[3]))))
-if pairs:
-    h2 = statistics.median(p[0] for p in pairs)
-    lg = statistics.median(p[2]["achieved_rate"] for p in pairs)
-    ratios = [p[2]["achieved_rate"] / p[0] for p in pairs if p[0]]
-    ratio = statistics.median(ratios) if ratios else 0
-    print(f"h2load vs fraud-loadgen --fixed-request: the same prebuilt request and headers, {connections} connections "
-          f"x {streams} streams, 1 client thread each, {len(pairs)} interleaved round(s):")
-    print()
-    print("| client | median req/s | per round | failures |")
-    print("|---|---:|---|---:|")
-    print(f"| h2load | {h2:.0f} | {', '.join(f'{p[0]:.0f}' for p in pairs)} | {', '.join(p[1] for p in pairs)} |")
-    loadgen_rates = ", ".join(f"{p[2]['achieved_rate']:.0f}" for p in pairs)
-    print(f"| fraud-loadgen | {lg:.0f} | {loadgen_rates} | "
-          f"{', '.join(str(p[2]['errors']) for p in pairs)} |")
-    verdict = "within 10 %" if abs(ratio - 1) <= 0.10 else "OFF BY MORE THAN 10 %"
-    print(f"| ratio fraud-loadgen / h2load (median of rounds) | {ratio:.3f} | "
-          f"{', '.join(f'{r:.2f}' for r in ratios)} | {verdict} |")
+path = os.path.join(out, "h2load-vs-loadgen.md")
+if os.path.exists(path) and os.path.getsize(path) > 0:
+    print(open(path).read().rstrip())
     print()
 
 try:

@@ -1,13 +1,16 @@
 public import FraudWire
 public import NIOCore
 import NIOPosix
+import FraudTransport
 
 /// A gRPC client connection over cleartext HTTP/2 (h2c), through libnghttp2 (``H2ClientSession``) on a
 /// swift-nio channel with TCP_NODELAY.
 ///
 /// Three ways to call:
-/// - ``startCall(path:headers:message:tag:)``: the hot path for load generation; no closure or promise per
-///   call, the response goes to ``onTaggedResponse`` with the caller's 64-bit tag (e.g. its send time);
+/// - ``startCall(_:message:tag:)``: the hot path for load generation; no closure or promise per call, the
+///   headers encoded once (``makeRequestHead(path:headers:)``), the response goes to ``onTaggedResponse`` with
+///   the caller's 64-bit tag (e.g. its send time); ``startCall(path:headers:message:tag:)`` is the same with
+///   the headers encoded per call;
 /// - ``unary(path:headers:message:)``: one future per call;
 /// - ``openStream(path:headers:onMessage:onClose:)``: a streaming call (``GRPCStreamingCall``).
 ///
@@ -98,16 +101,36 @@ public final class GRPCClientConnection {
         set { handler.onClose = newValue }
     }
 
-    /// Starts a unary call whose result goes to ``onTaggedResponse``.
+    /// Encodes a call's request headers once, for ``startCall(_:message:tag:)``.
     /// - Parameters:
     ///   - path: The method, e.g. ``GRPCCallHeaders/scorePath``.
-    ///   - headers: From ``GRPCCallHeaders/make(timeout:)`` (build once, reuse).
+    ///   - headers: From ``GRPCCallHeaders/make(timeout:)``.
+    /// - Returns: The header block (`:authority` is this connection's); reuse it for every call.
+    public func makeRequestHead(path: String, headers: [(String, String)]) -> GRPCRequestHead {
+        GRPCRequestHead(head: H2RequestHead(path: path, authority: authority, headers: headers))
+    }
+
+    /// Starts a unary call whose result goes to ``onTaggedResponse``.
+    /// - Parameters:
+    ///   - head: From ``makeRequestHead(path:headers:)``.
+    ///   - message: One length-prefixed request message.
+    ///   - tag: Handed back with the result.
+    /// - Returns: `false` when the call could not start (connection closed, no stream ids left).
+    @discardableResult
+    public func startCall(_ head: GRPCRequestHead, message: [UInt8], tag: UInt64) -> Bool {
+        handler.startTagged(head: head.head, message: message, tag: tag)
+    }
+
+    /// Starts a unary call whose result goes to ``onTaggedResponse``, encoding its headers for this call only.
+    /// - Parameters:
+    ///   - path: The method, e.g. ``GRPCCallHeaders/scorePath``.
+    ///   - headers: From ``GRPCCallHeaders/make(timeout:)``.
     ///   - message: One length-prefixed request message.
     ///   - tag: Handed back with the result.
     /// - Returns: `false` when the call could not start (connection closed, no stream ids left).
     @discardableResult
     public func startCall(path: String, headers: [(String, String)], message: [UInt8], tag: UInt64) -> Bool {
-        handler.startTagged(path: path, authority: authority, headers: headers, message: message, tag: tag)
+        startCall(makeRequestHead(path: path, headers: headers), message: message, tag: tag)
     }
 
     /// Makes a unary call.
@@ -161,3 +184,13 @@ public final class GRPCClientConnection {
 
 @available(*, unavailable)
 extension GRPCClientConnection: Sendable {}
+
+/// A call's request header fields encoded once (see ``GRPCClientConnection/makeRequestHead(path:headers:)``).
+///
+/// - Important: Use it on the connection's event loop, with the connection that made it.
+public struct GRPCRequestHead {
+    let head: H2RequestHead
+}
+
+@available(*, unavailable)
+extension GRPCRequestHead: Sendable {}

@@ -19,6 +19,8 @@ struct LoadPlan: Sendable {
     var drainDeadlineNanos: UInt64
     /// Request headers (incl. `grpc-timeout`).
     var headers: [(String, String)]
+    /// Whether the live line's per-second latency histogram is kept (not with `--quiet`).
+    var recordsInterval = true
 }
 
 /// Counters of one connection for the live line (since the previous one).
@@ -64,23 +66,28 @@ enum LatencyHistogram {
 final class LoadDriver {
     private let connection: GRPCClientConnection
     private let ring: RequestRing
-    private var plan: LoadPlan
-    private var schedule: OpenLoopSchedule?
+    @exclusivity(unchecked) private var plan: LoadPlan
+    @exclusivity(unchecked) private var schedule: OpenLoopSchedule?
     private let finished: EventLoopPromise<DriverResult>
 
-    /// Open loop: index of the next request to send, and how many were due at the last tick.
-    private var nextRequest = 0
-    private var dueRequests = 0
-    /// Id counter.
-    private var sequence: UInt64 = 0
-    private var inFlight = 0
-    private var isStopping = false
-    private var isFinished = false
-    private var timer: NIOScheduledCallback?
+    // The per-call state skips the runtime exclusivity checks: confined to the event loop, and no access to
+    // these fields is held open across a call out.
 
-    private var result = DriverResult()
-    private var interval = IntervalStats()
-    private var errorCounts = [Int](repeating: 0, count: 18)  // by status code; 17 = no answer
+    /// Open loop: index of the next request to send, and how many were due at the last tick.
+    @exclusivity(unchecked) private var nextRequest = 0
+    @exclusivity(unchecked) private var dueRequests = 0
+    /// Id counter.
+    @exclusivity(unchecked) private var sequence: UInt64 = 0
+    @exclusivity(unchecked) private var inFlight = 0
+    @exclusivity(unchecked) private var isStopping = false
+    @exclusivity(unchecked) private var isFinished = false
+    private var timer: NIOScheduledCallback?
+    /// The request headers, encoded once in ``start(_:)``.
+    @exclusivity(unchecked) private var requestHead: GRPCRequestHead?
+
+    @exclusivity(unchecked) private var result = DriverResult()
+    @exclusivity(unchecked) private var interval = IntervalStats()
+    @exclusivity(unchecked) private var errorCounts = [Int](repeating: 0, count: 18)  // by status code; 17 = no answer
 
     init(connection: GRPCClientConnection, ring: RequestRing) {
         self.connection = connection
@@ -105,6 +112,7 @@ final class LoadDriver {
     /// Starts sending at `plan.startNanos`.
     func start(_ plan: LoadPlan) {
         self.plan = plan
+        requestHead = connection.makeRequestHead(path: GRPCCallHeaders.scorePath, headers: plan.headers)
         sequence = UInt64(plan.lane) * 10_000_000_000
         if let rate = plan.rate {
             schedule = OpenLoopSchedule(
@@ -114,7 +122,8 @@ final class LoadDriver {
                 laneCount: plan.laneCount
             )
         }
-        connection.onTaggedResponse = { [unowned self] tag, callResult in
+        // A strong reference (no unowned check per call); the cycle ends in `finish()`, which every run reaches.
+        connection.onTaggedResponse = { tag, callResult in
             self.completed(tag: tag, status: callResult.status.code)
         }
         connection.onClose = { [unowned self] in
@@ -203,8 +212,7 @@ final class LoadDriver {
     }
 
     private func send(tag: UInt64) -> Bool {
-        let message = ring.message(sequence: sequence)
-        guard connection.startCall(path: GRPCCallHeaders.scorePath, headers: plan.headers, message: message, tag: tag)
+        guard let requestHead, connection.startCall(requestHead, message: ring.message(sequence: sequence), tag: tag)
         else { return false }
         sequence += 1
         inFlight += 1
@@ -220,7 +228,7 @@ final class LoadDriver {
         if status == .ok {
             let micros = LatencyHistogram.micros(fromNanos: now > tag ? now - tag : 0)
             interval.ok += 1
-            _ = interval.histogram.record(micros)
+            if plan.recordsInterval { _ = interval.histogram.record(micros) }
             if measured {
                 result.ok += 1
                 _ = result.histogram.record(micros)

@@ -276,11 +276,13 @@ struct LoadGenCommand: AsyncParsableCommand {
     private func loadTransactions() throws -> [RawTransaction] {
         let path =
             input ?? (FileManager.default.fileExists(atPath: "data/paysim_sample.csv") ? "data/paysim_sample.csv" : nil)
+        // A fixed request (or the request file) is the first transaction: read no more.
+        let wanted = fixedRequest || writeRequest != nil ? 1 : templates
         guard !synthetic, let path else {
-            return SyntheticTransactions.make(count: templates)
+            return SyntheticTransactions.make(count: wanted)
         }
         var transactions: [RawTransaction] = []
-        transactions.reserveCapacity(templates)
+        transactions.reserveCapacity(wanted)
         try CSVLineReader(path: path).forEachLine { lineNumber, _, line in
             if lineNumber == 1 && ReplayPlan.isHeader(line) { return true }
             let text = String(decoding: line, as: UTF8.self)
@@ -288,7 +290,7 @@ struct LoadGenCommand: AsyncParsableCommand {
             let raw = row.transaction(id: "x")
             guard (try? Transaction.validated(raw)) != nil else { return true }
             transactions.append(raw)
-            return transactions.count < templates
+            return transactions.count < wanted
         }
         guard !transactions.isEmpty else {
             throw ValidationError("\(path) has no valid PaySim rows")

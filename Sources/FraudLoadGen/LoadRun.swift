@@ -115,7 +115,8 @@ enum LoadRun {
             warmupEndNanos: warmupEnd,
             stopNanos: stop,
             drainDeadlineNanos: stop + nanos(settings.drainSeconds),
-            headers: GRPCCallHeaders.make(timeout: timeout)
+            headers: GRPCCallHeaders.make(timeout: timeout),
+            recordsInterval: settings.liveLines
         )
         for (lane, driver) in drivers.enumerated() {
             var lanePlan = basePlan

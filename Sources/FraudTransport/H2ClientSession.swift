@@ -25,37 +25,110 @@ public struct H2Response: Sendable {
     public var grpcStatus: Int? { field("grpc-status").flatMap { Int($0) } }
 }
 
-/// A client-side HTTP/2 session through libnghttp2, driven from memory like ``H2Session``: used by the
-/// load generator, the backfill client and the transport tests.
+/// The request header block of a call (`:method POST`, `:scheme http`, `:path`, `:authority`, then the extra
+/// fields), encoded once as the `nghttp2_nv` array nghttp2 takes, so a client that makes many calls with the
+/// same headers does not rebuild them per call.
 ///
-/// - Important: Not thread-safe; one instance per connection, on one thread.
-public final class H2ClientSession {
-    private final class PendingStream {
-        var response: H2Response
-        var outbound: [UInt8]
-        var offset = 0
-        var isRequestEnded: Bool
-        var isDeferred = false
-        var inTrailers = false
-        /// `grpc-status` as read in lean mode (`onStatus`), -1 until seen.
-        var status = -1
+/// Immutable once made; nghttp2 copies the fields during ``H2ClientSession/submitRequest(head:body:endStream:)``.
+public final class H2RequestHead {
+    fileprivate let fields: UnsafeMutableBufferPointer<nghttp2_nv>
+    private let bytes: UnsafeMutableBufferPointer<UInt8>
 
-        init(streamID: Int32, body: [UInt8], isRequestEnded: Bool) {
-            self.response = H2Response(streamID: streamID, headers: [], body: [], trailers: [], resetCode: 0)
-            self.outbound = body
-            self.isRequestEnded = isRequestEnded
+    /// Encodes a POST request's header block.
+    /// - Parameters:
+    ///   - path: `:path`, e.g. `/fraud.v1.FraudScoring/Score`.
+    ///   - authority: `:authority`.
+    ///   - headers: extra fields (e.g. `content-type`, `te`, `grpc-timeout`), names in lower case.
+    public init(path: String, authority: String = "localhost", headers: [(String, String)] = []) {
+        let all = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority)] + headers
+        let total = all.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
+        bytes = .allocate(capacity: max(total, 1))
+        fields = .allocate(capacity: all.count)
+        var used = 0
+        for (index, (name, value)) in all.enumerated() {
+            let nameStart = used
+            used += UnsafeMutableBufferPointer(rebasing: bytes[used...]).initialize(fromContentsOf: name.utf8)
+            let valueStart = used
+            used += UnsafeMutableBufferPointer(rebasing: bytes[used...]).initialize(fromContentsOf: value.utf8)
+            fields.initializeElement(
+                at: index,
+                to: nghttp2_nv(
+                    name: bytes.baseAddress! + nameStart,
+                    value: bytes.baseAddress! + valueStart,
+                    namelen: valueStart - nameStart,
+                    valuelen: used - valueStart,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                )
+            )
         }
     }
 
+    deinit {
+        fields.deallocate()
+        bytes.deallocate()
+    }
+}
+
+@available(*, unavailable)
+extension H2RequestHead: Sendable {}
+
+/// A client-side HTTP/2 session through libnghttp2, driven from memory like ``H2Session``: used by the
+/// load generator, the backfill client and the transport tests.
+///
+/// Per-stream state lives in reused slots whose index travels with the stream as nghttp2's stream user data
+/// (and as the data source of the request body), so a call costs no dictionary lookup and, once the slots
+/// are warm, no allocation on our side.
+///
+/// - Important: Not thread-safe; one instance per connection, on one thread.
+public final class H2ClientSession {
+    /// What we keep for one open stream; reused for later streams once it closes.
+    ///
+    /// Like the session it is confined to one thread, and no access to its fields overlaps another (nothing is
+    /// called out while one is open), so the runtime exclusivity checks are left out on this per-call path.
+    private final class StreamSlot {
+        @exclusivity(unchecked) var streamID: Int32 = 0
+        @exclusivity(unchecked) var response = H2Response(streamID: 0, headers: [], body: [], trailers: [], resetCode: 0)
+        @exclusivity(unchecked) var outbound: [UInt8] = []
+        @exclusivity(unchecked) var offset = 0
+        @exclusivity(unchecked) var isRequestEnded = true
+        @exclusivity(unchecked) var isDeferred = false
+        @exclusivity(unchecked) var inTrailers = false
+        /// `grpc-status` as read in lean mode (`onStatus`), -1 until seen.
+        @exclusivity(unchecked) var status = -1
+        /// Whether a stream holds this slot.
+        @exclusivity(unchecked) var isInUse = false
+
+        func reset(streamID: Int32, body: [UInt8], isRequestEnded: Bool) {
+            isInUse = true
+            self.streamID = streamID
+            response = H2Response(streamID: streamID, headers: [], body: [], trailers: [], resetCode: 0)
+            outbound = body
+            offset = 0
+            self.isRequestEnded = isRequestEnded
+            isDeferred = false
+            inTrailers = false
+            status = -1
+        }
+    }
+
+    // The fields the nghttp2 callbacks touch per call skip the runtime exclusivity checks: the session is
+    // confined to one thread and no access to them overlaps another (callbacks run inside nghttp2 calls made
+    // from our methods, which hold no access open across them).
     private var session: OpaquePointer?
-    private var streams: [Int32: PendingStream] = [:]
+    /// Slot `i` is stream user data `i + 1` (nghttp2 answers NULL for streams it does not know).
+    @exclusivity(unchecked) private var slots: [StreamSlot] = []
+    @exclusivity(unchecked) private var freeSlots: [Int] = []
+    @exclusivity(unchecked) private var openCount = 0
     /// Called once per stream when it closes, with everything received.
-    public var onResponse: ((H2Response) -> Void)?
+    @exclusivity(unchecked) public var onResponse: ((H2Response) -> Void)?
     /// When set, responses are not collected (no header strings, no body): only `grpc-status` is read, and this
     /// is called when a stream closes with `(streamID, grpc-status or -1, RST_STREAM code)`. For load generators.
-    public var onStatus: ((Int32, Int, UInt32) -> Void)?
+    @exclusivity(unchecked) public var onStatus: ((Int32, Int, UInt32) -> Void)? {
+        didSet { isLean = onStatus != nil }
+    }
     /// Called for every DATA chunk as it arrives (for streaming clients), before `onResponse`.
-    public var onData: ((Int32, UnsafeRawBufferPointer) -> Void)?
+    @exclusivity(unchecked) public var onData: ((Int32, UnsafeRawBufferPointer) -> Void)?
+    @exclusivity(unchecked) private var isLean = false
 
     /// Creates a client session and queues the connection preface and SETTINGS.
     /// - Parameter windowSize: SETTINGS_INITIAL_WINDOW_SIZE and connection window we offer the server.
@@ -97,25 +170,48 @@ public final class H2ClientSession {
         body: [UInt8],
         endStream: Bool = true
     ) -> Int32 {
-        let pseudo = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority)]
+        submitRequest(head: H2RequestHead(path: path, authority: authority, headers: headers), body: body, endStream: endStream)
+    }
+
+    /// Queues a POST request with a header block made once (the hot path of a load generator).
+    /// - Parameters:
+    ///   - head: The request's header fields.
+    ///   - body: request bytes sent as DATA.
+    ///   - endStream: `false` keeps the request open for ``send(_:on:endStream:)``.
+    /// - Returns: the stream id, or a negative nghttp2 error (e.g. no more stream ids, GOAWAY received).
+    @discardableResult
+    public func submitRequest(head: H2RequestHead, body: [UInt8], endStream: Bool = true) -> Int32 {
+        let index: Int
+        if let free = freeSlots.popLast() {
+            index = free
+        } else {
+            index = slots.count
+            slots.append(StreamSlot())
+        }
+        let token = UnsafeMutableRawPointer(bitPattern: index + 1)
         var provider = nghttp2_data_provider()
-        provider.read_callback = { _, streamID, buffer, length, flags, _, userData in
-            guard let userData, let buffer, let flags else { return ssize_t(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
-            let owner = Unmanaged<H2ClientSession>.fromOpaque(userData).takeUnretainedValue()
-            return owner.readOutbound(streamID: streamID, into: buffer, capacity: length, flags: flags)
+        provider.source.ptr = token
+        provider.read_callback = { _, _, buffer, length, flags, source, userData in
+            guard let buffer, let flags, let index = H2ClientSession.slotIndex(source?.pointee.ptr) else {
+                return ssize_t(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+            }
+            return H2ClientSession.withOwner(userData, failure: ssize_t(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)) { owner in
+                owner.readOutbound(slot: owner.slots[index], into: buffer, capacity: length, flags: flags)
+            }
         }
-        let id = withNameValues(pseudo, headers) { nva, count in
-            nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+        let id = nghttp2_submit_request(session, nil, head.fields.baseAddress, head.fields.count, &provider, token)
+        guard id > 0 else {
+            freeSlots.append(index)
+            return id
         }
-        if id > 0 {
-            streams[id] = PendingStream(streamID: id, body: body, isRequestEnded: endStream)
-        }
+        slots[index].reset(streamID: id, body: body, isRequestEnded: endStream)
+        openCount += 1
         return id
     }
 
     /// Sends more request bytes on an open stream (and optionally ends it).
     public func send(_ bytes: [UInt8], on streamID: Int32, endStream: Bool) {
-        guard let stream = streams[streamID], !stream.isRequestEnded else { return }
+        guard let stream = slot(of: streamID), !stream.isRequestEnded else { return }
         stream.outbound.append(contentsOf: bytes)
         stream.isRequestEnded = endStream
         if stream.isDeferred {
@@ -150,75 +246,71 @@ public final class H2ClientSession {
     public var isDone: Bool { nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 }
 
     /// Streams opened and not yet closed.
-    public var openStreamCount: Int { streams.count }
+    public var openStreamCount: Int { openCount }
 
     /// How many more streams the server's SETTINGS_MAX_CONCURRENT_STREAMS allows right now.
     public var remainingStreamCapacity: Int {
-        Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)) - streams.count
+        Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)) - openCount
+    }
+
+    // MARK: - Slots
+
+    private static func slotIndex(_ token: UnsafeMutableRawPointer?) -> Int? {
+        guard let token else { return nil }
+        return Int(bitPattern: token) - 1
+    }
+
+    /// The slot of an open stream we started.
+    private func slot(of streamID: Int32) -> StreamSlot? {
+        if let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID)) { return slots[index] }
+        // nghttp2 creates the stream (and its user data) only when it sends the HEADERS: until then, search.
+        return slots.first { $0.isInUse && $0.streamID == streamID }
     }
 
     private func readOutbound(
-        streamID: Int32,
+        slot stream: StreamSlot,
         into buffer: UnsafeMutablePointer<UInt8>,
         capacity: Int,
         flags: UnsafeMutablePointer<UInt32>
     ) -> ssize_t {
-        guard let stream = streams[streamID] else {
-            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            return 0
-        }
         let count = min(capacity, stream.outbound.count - stream.offset)
         if count > 0 {
             stream.outbound.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + stream.offset, count: count) }
             stream.offset += count
         }
         if stream.offset == stream.outbound.count {
-            stream.outbound.removeAll(keepingCapacity: true)
-            stream.offset = 0
             if stream.isRequestEnded {
+                // The body is sent: drop our reference (a load generator's shared request is not copied).
+                stream.outbound = []
+                stream.offset = 0
                 flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-            } else if count == 0 {
-                stream.isDeferred = true
-                return ssize_t(NGHTTP2_ERR_DEFERRED.rawValue)
+            } else {
+                stream.outbound.removeAll(keepingCapacity: true)
+                stream.offset = 0
+                if count == 0 {
+                    stream.isDeferred = true
+                    return ssize_t(NGHTTP2_ERR_DEFERRED.rawValue)
+                }
             }
         }
         return ssize_t(count)
     }
 
-    private func withNameValues<R>(
-        _ pseudo: [(String, String)],
-        _ fields: [(String, String)],
-        _ body: (UnsafePointer<nghttp2_nv>, Int) -> R
-    ) -> R {
-        // nghttp2 copies names and values during submit, so one contiguous scratch buffer on the stack is
-        // enough: no heap allocation per request.
-        var total = 0
-        for (name, value) in pseudo { total += name.utf8.count + value.utf8.count }
-        for (name, value) in fields { total += name.utf8.count + value.utf8.count }
-        let count = pseudo.count + fields.count
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { scratch in
-            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: count) { nva in
-                var used = 0
-                var index = 0
-                func add(_ name: String, _ value: String) {
-                    let nameStart = used
-                    used += UnsafeMutableBufferPointer(rebasing: scratch[used...]).initialize(fromContentsOf: name.utf8)
-                    let valueStart = used
-                    used += UnsafeMutableBufferPointer(rebasing: scratch[used...]).initialize(fromContentsOf: value.utf8)
-                    nva[index] = nghttp2_nv(
-                        name: scratch.baseAddress! + nameStart,
-                        value: scratch.baseAddress! + valueStart,
-                        namelen: valueStart - nameStart,
-                        valuelen: used - valueStart,
-                        flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
-                    )
-                    index += 1
-                }
-                for (name, value) in pseudo { add(name, value) }
-                for (name, value) in fields { add(name, value) }
-                return body(nva.baseAddress!, count)
-            }
+    /// Called when nghttp2 closes a stream we opened: delivers it and frees its slot.
+    private func close(slotAt index: Int, errorCode: UInt32) {
+        let stream = slots[index]
+        stream.isInUse = false
+        openCount -= 1
+        freeSlots.append(index)
+        if let onStatus {
+            onStatus(stream.streamID, stream.status, errorCode)
+            return
         }
+        var response = stream.response
+        stream.response = H2Response(streamID: 0, headers: [], body: [], trailers: [], resetCode: 0)
+        stream.outbound = []
+        response.resetCode = errorCode
+        onResponse?(response)
     }
 
     /// Header names and values every gRPC response carries, shared instead of allocated per response.
@@ -237,71 +329,106 @@ public final class H2ClientSession {
 
     // MARK: - Callbacks
 
-    private static func owner(_ userData: UnsafeMutableRawPointer?) -> H2ClientSession? {
-        guard let userData else { return nil }
-        return Unmanaged<H2ClientSession>.fromOpaque(userData).takeUnretainedValue()
+    /// Runs `body` with the session `userData` points at, without retaining it: a callback runs inside an
+    /// nghttp2 call the session itself made, so it is alive.
+    private static func withOwner<R>(_ userData: UnsafeMutableRawPointer?, failure: R, _ body: (H2ClientSession) -> R) -> R {
+        guard let userData else { return failure }
+        return Unmanaged<H2ClientSession>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
     }
 
     private static func installCallbacks(_ callbacks: OpaquePointer?) {
-        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
-            guard let frame, let owner = H2ClientSession.owner(userData) else { return 0 }
-            if let stream = owner.streams[frame.pointee.hd.stream_id], !stream.response.headers.isEmpty {
-                stream.inTrailers = true
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { session, frame, userData in
+            guard let frame else { return 0 }
+            return H2ClientSession.withOwner(userData, failure: 0) { owner in
+                owner.beginHeaders(streamID: frame.pointee.hd.stream_id, session: session)
             }
+        }
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            session, frame, name, nameLength, value, valueLength, _, userData in
+            guard let frame, let name, let value else { return 0 }
+            return H2ClientSession.withOwner(userData, failure: 0) { owner in
+                owner.header(
+                    streamID: frame.pointee.hd.stream_id,
+                    name: UnsafeBufferPointer(start: name, count: nameLength),
+                    value: UnsafeBufferPointer(start: value, count: valueLength),
+                    session: session
+                )
+            }
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) {
+            session, _, streamID, data, length, userData in
+            H2ClientSession.withOwner(userData, failure: 0) { owner in
+                owner.dataChunk(streamID: streamID, bytes: UnsafeRawBufferPointer(start: data, count: length), session: session)
+            }
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { session, streamID, errorCode, userData in
+            H2ClientSession.withOwner(userData, failure: 0) { owner in
+                guard let index = H2ClientSession.slotIndex(nghttp2_session_get_stream_user_data(session, streamID))
+                else { return 0 }
+                owner.close(slotAt: index, errorCode: errorCode)
+                return 0
+            }
+        }
+    }
+
+    // MARK: - Callback bodies (the `session` argument is ours, passed in by nghttp2)
+
+    private func beginHeaders(streamID: Int32, session: OpaquePointer?) -> Int32 {
+        // Lean mode does not tell headers from trailers.
+        guard !isLean, let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID)) else {
             return 0
         }
-        nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
-            guard let frame, let name, let value, let owner = H2ClientSession.owner(userData),
-                let stream = owner.streams[frame.pointee.hd.stream_id]
+        let stream = slots[index]
+        if !stream.response.headers.isEmpty { stream.inTrailers = true }
+        return 0
+    }
+
+    private func header(
+        streamID: Int32,
+        name: UnsafeBufferPointer<UInt8>,
+        value: UnsafeBufferPointer<UInt8>,
+        session: OpaquePointer?
+    ) -> Int32 {
+        if isLean {
+            // Only "grpc-status" matters.
+            guard name.count == 11 && memcmp(name.baseAddress!, "grpc-status", 11) == 0,
+                let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID))
             else { return 0 }
-            if owner.onStatus != nil {
-                // "grpc-status"
-                if nameLength == 11 && memcmp(name, "grpc-status", 11) == 0 {
-                    var code = 0
-                    for index in 0..<valueLength {
-                        let digit = Int(value[index]) - 48
-                        guard (0...9).contains(digit) else { code = 2; break }
-                        code = code * 10 + digit
-                    }
-                    stream.status = code
+            var code = 0
+            for byte in value {
+                let digit = Int(byte) &- 48
+                guard digit >= 0 && digit <= 9 else {
+                    code = 2
+                    break
                 }
-                return 0
+                code = code &* 10 &+ digit
             }
-            if stream.response.headers.isEmpty && !stream.inTrailers { stream.response.headers.reserveCapacity(4) }
-            let field = (
-                name: H2ClientSession.interned(UnsafeBufferPointer(start: name, count: nameLength)),
-                value: H2ClientSession.interned(UnsafeBufferPointer(start: value, count: valueLength))
-            )
-            if stream.inTrailers {
-                stream.response.trailers.append(field)
-            } else {
-                stream.response.headers.append(field)
-            }
+            slots[index].status = code
             return 0
         }
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, userData in
-            guard let owner = H2ClientSession.owner(userData), let stream = owner.streams[streamID] else { return 0 }
-            let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            if owner.onStatus != nil && owner.onData == nil { return 0 }
-            if let onData = owner.onData {
-                onData(streamID, bytes)
-            } else {
-                stream.response.body.append(contentsOf: bytes)
-            }
+        guard let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID)) else { return 0 }
+        let stream = slots[index]
+        if stream.response.headers.isEmpty && !stream.inTrailers { stream.response.headers.reserveCapacity(4) }
+        let field = (name: Self.interned(name), value: Self.interned(value))
+        if stream.inTrailers {
+            stream.response.trailers.append(field)
+        } else {
+            stream.response.headers.append(field)
+        }
+        return 0
+    }
+
+    private func dataChunk(streamID: Int32, bytes: UnsafeRawBufferPointer, session: OpaquePointer?) -> Int32 {
+        if let onData {
+            onData(streamID, bytes)
             return 0
         }
-        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
-            guard let owner = H2ClientSession.owner(userData),
-                let stream = owner.streams.removeValue(forKey: streamID)
-            else { return 0 }
-            if let onStatus = owner.onStatus {
-                onStatus(streamID, stream.status, errorCode)
-                return 0
-            }
-            stream.response.resetCode = errorCode
-            owner.onResponse?(stream.response)
+        // Lean mode keeps no body.
+        guard !isLean, let index = Self.slotIndex(nghttp2_session_get_stream_user_data(session, streamID)) else {
             return 0
         }
+        slots[index].response.body.append(contentsOf: bytes)
+        return 0
     }
 }
 

@@ -32,21 +32,25 @@ final class GRPCClientHandler: ChannelInboundHandler {
         case status(Int32, Int, UInt32)
     }
 
+    // The state touched per call skips the runtime exclusivity checks: the handler is confined to its event
+    // loop and no access to these fields overlaps another (none is held open across a call out).
     private let session: H2ClientSession
     private let maxMessageBytes: Int
-    private var calls: [Int32: Call] = [:]
-    private var events: [Event] = []
-    private var spareEvents: [Event] = []
+    @exclusivity(unchecked) private var calls = StreamTable<Call>(capacity: 512)
+    @exclusivity(unchecked) private var events: [Event] = []
+    @exclusivity(unchecked) private var spareEvents: [Event] = []
+    /// Reused for every write once NIO has let go of it (no 16 KiB allocation per flush).
+    @exclusivity(unchecked) private var output: ByteBuffer?
     /// Response bodies of unary calls, collected here only once a streaming call has installed `onData`.
     private var unaryBodies: [Int32: [UInt8]] = [:]
     private var isDataHookInstalled = false
-    private var context: ChannelHandlerContext?
-    private var isWritable = true
-    private var isInReadBurst = false
-    private var isFlushScheduled = false
-    private var isFlushing = false
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var isWritable = true
+    @exclusivity(unchecked) private var isInReadBurst = false
+    @exclusivity(unchecked) private var isFlushScheduled = false
+    @exclusivity(unchecked) private var isFlushing = false
     private var isPrefaceSent = false
-    private var isClosed = false
+    @exclusivity(unchecked) private var isClosed = false
 
     /// Whether calls can be started: the TCP connection is up and not closing. (The connect future can
     /// complete before `channelActive` runs; nghttp2 queues the preface first either way.)
@@ -56,19 +60,19 @@ final class GRPCClientHandler: ChannelInboundHandler {
     }
 
     /// Receives every finished ``Call/tagged(_:)`` call.
-    var onTaggedResponse: ((UInt64, GRPCCallResult) -> Void)?
+    @exclusivity(unchecked) var onTaggedResponse: ((UInt64, GRPCCallResult) -> Void)?
     /// Called once when the connection is gone (after every open call was failed).
     var onClose: (() -> Void)?
 
     init(windowSize: Int32, maxMessageBytes: Int, collectsResponses: Bool) {
         self.session = H2ClientSession(windowSize: windowSize)
         self.maxMessageBytes = maxMessageBytes
-        calls.reserveCapacity(1024)
-        session.onResponse = { [unowned self] response in
+        // The session is ours alone and only calls back from our own calls into it: `self` outlives it.
+        session.onResponse = { [unowned(unsafe) self] response in
             self.events.append(.closed(response))
         }
         if !collectsResponses {
-            session.onStatus = { [unowned self] streamID, status, resetCode in
+            session.onStatus = { [unowned(unsafe) self] streamID, status, resetCode in
                 self.events.append(.status(streamID, status, resetCode))
             }
         }
@@ -80,13 +84,11 @@ final class GRPCClientHandler: ChannelInboundHandler {
 
     var remainingStreamCapacity: Int { isActive ? session.remainingStreamCapacity : 0 }
 
-    func startTagged(path: String, authority: String, headers: [(String, String)], message: [UInt8], tag: UInt64)
-        -> Bool
-    {
+    func startTagged(head: H2RequestHead, message: [UInt8], tag: UInt64) -> Bool {
         guard isActive else { return false }
-        let id = session.submitRequest(path: path, authority: authority, headers: headers, body: message)
+        let id = session.submitRequest(head: head, body: message)
         guard id > 0 else { return false }
-        calls[id] = .tagged(tag)
+        calls.insert(.tagged(tag), for: id)
         requestFlush()
         return true
     }
@@ -102,12 +104,13 @@ final class GRPCClientHandler: ChannelInboundHandler {
             promise.fail(GRPCClientError(code: .connectionClosed, message: "connection is closed"))
             return
         }
-        let id = session.submitRequest(path: path, authority: authority, headers: headers, body: message)
+        let head = H2RequestHead(path: path, authority: authority, headers: headers)
+        let id = session.submitRequest(head: head, body: message)
         guard id > 0 else {
             promise.fail(GRPCClientError(code: .streamRefused, message: "nghttp2 refused a new stream (\(id))"))
             return
         }
-        calls[id] = .promise(promise)
+        calls.insert(.promise(promise), for: id)
         requestFlush()
     }
 
@@ -120,7 +123,8 @@ final class GRPCClientHandler: ChannelInboundHandler {
     ) -> GRPCStreamingCall? {
         guard isActive else { return nil }
         installDataHook()
-        let id = session.submitRequest(path: path, authority: authority, headers: headers, body: [], endStream: false)
+        let head = H2RequestHead(path: path, authority: authority, headers: headers)
+        let id = session.submitRequest(head: head, body: [], endStream: false)
         guard id > 0 else { return nil }
         let call = GRPCStreamingCall(
             streamID: id,
@@ -129,13 +133,13 @@ final class GRPCClientHandler: ChannelInboundHandler {
             onMessage: onMessage,
             onClose: onClose
         )
-        calls[id] = .streaming(call)
+        calls.insert(.streaming(call), for: id)
         requestFlush()
         return call
     }
 
     func send(_ bytes: [UInt8], on streamID: Int32, endStream: Bool) {
-        guard isActive, calls[streamID] != nil else { return }
+        guard isActive, calls.contains(streamID) else { return }
         session.send(bytes, on: streamID, endStream: endStream)
         requestFlush()
     }
@@ -212,11 +216,13 @@ final class GRPCClientHandler: ChannelInboundHandler {
         var rounds = 0
         while isWritable && session.wantsWrite && rounds < 8 {
             rounds += 1
-            var output = context.channel.allocator.buffer(capacity: 16 * 1024)
-            let ok = session.produceOutput { output.writeBytes($0) }
-            if output.readableBytes > 0 {
-                context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+            var buffer = output.take() ?? context.channel.allocator.buffer(capacity: 16 * 1024)
+            buffer.clear()
+            let ok = session.produceOutput { buffer.writeBytes($0) }
+            if buffer.readableBytes > 0 {
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             }
+            output = buffer
             guard ok else {
                 close()
                 return
@@ -270,13 +276,13 @@ final class GRPCClientHandler: ChannelInboundHandler {
                 case .message(let call, let bytes):
                     call.deliver(bytes)
                 case .status(let streamID, let status, let resetCode):
-                    guard let call = calls.removeValue(forKey: streamID) else { continue }
+                    guard let call = calls.removeValue(for: streamID) else { continue }
                     let code: Status.Code =
                         status >= 0
                         ? (Status.Code(rawValue: status) ?? .unknown) : (resetCode == 7 ? .unavailable : .internal)
                     finish(call, with: GRPCCallResult(status: Status(code: code), body: []))
                 case .closed(var response):
-                    guard let call = calls.removeValue(forKey: response.streamID) else { continue }
+                    guard let call = calls.removeValue(for: response.streamID) else { continue }
                     if isDataHookInstalled, let body = unaryBodies.removeValue(forKey: response.streamID) {
                         response.body = body
                     }
@@ -296,7 +302,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
     }
 
     private func failAllCalls(message: String) {
-        let open = calls.sorted { $0.key < $1.key }
+        let open = calls.sortedEntries()
         calls.removeAll()
         unaryBodies.removeAll()
         for (_, call) in open {
