@@ -40,12 +40,18 @@ public final class TLSContext: @unchecked Sendable {
     let context: OpaquePointer
     /// ALPN list in wire format (length-prefixed, NUL-terminated for the C callback); lives as long as `context`.
     private let alpnWire: UnsafeMutablePointer<UInt8>
+    /// The BIO method of every connection's ciphertext stream (`COpenSSL_newStreamMethod`).
+    let streamMethod: OpaquePointer
     public let configuration: TLSConfiguration
 
     /// Loads the certificate and key and checks they belong together.
     /// - Throws: ``TLSError`` naming the file and OpenSSL's reason.
     public init(configuration: TLSConfiguration) throws(TLSError) {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("SSL_CTX_new failed") }
+        guard let streamMethod = COpenSSL_newStreamMethod() else {
+            SSL_CTX_free(context)
+            throw TLSError("cannot make the TLS stream BIO method")
+        }
         var wire: [UInt8] = []
         for name in configuration.applicationProtocols {
             let bytes = Array(name.utf8)
@@ -57,6 +63,7 @@ public final class TLSContext: @unchecked Sendable {
         let alpn = UnsafeMutablePointer<UInt8>.allocate(capacity: wire.count)
         alpn.initialize(from: wire, count: wire.count)
         self.context = context
+        self.streamMethod = streamMethod
         self.alpnWire = alpn
         self.configuration = configuration
 
@@ -85,6 +92,7 @@ public final class TLSContext: @unchecked Sendable {
 
     deinit {
         SSL_CTX_free(context)
+        BIO_meth_free(streamMethod)
         alpnWire.deallocate()
     }
 
