@@ -22,6 +22,13 @@ struct TokenClaims: JWTPayload {
         return copy
     }
 
+    /// A copy whose `aud` is the array `audiences` (tests: the older, array-valued shape).
+    func intended(for audiences: [String]) -> TokenClaims {
+        var copy = self
+        copy.aud = AudienceClaim(value: audiences)
+        return copy
+    }
+
     /// Claims for a token valid from `now` for `lifetime` seconds.
     ///
     /// Issued tokens carry no `nbf`: it would equal `iat`, which is checked against the clock the same way, and

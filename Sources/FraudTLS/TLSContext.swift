@@ -69,6 +69,11 @@ public final class TLSContext: @unchecked Sendable {
 
         COpenSSL_hardenOptions(context)
         guard COpenSSL_setMinimumTLS12(context) == 1 else { throw TLSError("cannot require TLS 1.2") }
+        // TLS 1.3 suites in Mozilla's recommended order (AES-128-GCM first: 10 AES rounds instead of 14 for
+        // every record, on both ends); with server preference on, the server's order decides.
+        guard SSL_CTX_set_ciphersuites(context, Self.tls13CipherSuites) == 1 else {
+            throw TLSError("cannot set the TLS 1.3 cipher suites")
+        }
         guard SSL_CTX_use_certificate_chain_file(context, configuration.certificateChainPath) == 1 else {
             throw TLSError("cannot load certificate chain \(configuration.certificateChainPath)")
         }
@@ -89,6 +94,9 @@ public final class TLSContext: @unchecked Sendable {
             COpenSSL_setALPN(context, alpn)
         }
     }
+
+    /// The TLS 1.3 cipher suites, preferred first.
+    static let tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     deinit {
         SSL_CTX_free(context)

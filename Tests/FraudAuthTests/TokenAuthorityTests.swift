@@ -64,7 +64,7 @@ struct TokenAuthorityTests {
             let input = try TokenAuthority.signingInput(claims: claims, algorithm: "ES256", keyID: "k1", type: type)
             return TokenAuthority.append(signature: TokenAuthority.sign(input, with: key), to: input)
         }
-        var claims = TokenClaims.make(
+        let claims = TokenClaims.make(
             subject: "a",
             role: "scorer",
             now: now,
@@ -72,8 +72,7 @@ struct TokenAuthorityTests {
             issuer: authority.configuration.issuer,
             audience: authority.configuration.audience,
             notBefore: now
-        )
-        claims.aud = AudienceClaim(value: ["another-service", authority.configuration.audience])
+        ).intended(for: ["another-service", authority.configuration.audience])
         let old = try sign(claims, type: "JWT")
         #expect(try authority.verify(old, now: now).get().subject == "a")
         #expect(authority.verify(try sign(claims, type: "JOSE+JSON"), now: now).failureCode == .malformed)

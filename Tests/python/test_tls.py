@@ -176,6 +176,7 @@ def test_fragmented_records_and_many_calls_per_record(tls_server, pki):
                 receive()
         send_pending(7)
         assert tls.selected_alpn_protocol() == "h2"
+        assert (tls.version(), tls.cipher()[0]) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256")  # the server decides
 
         conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
         conn.initiate_connection()
