@@ -57,16 +57,24 @@ done
 
 "$BIN/fraud-loadgen" --write-request "$OUT/request.bin" --run-id "tls$$" >/dev/null
 
-run_h2load() {  # url, extra header args...; prints req/s and checks that every request succeeded
-    local url=$1; shift
-    local out
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
+TICK_HZ=$(getconf CLK_TCK)
+
+run_h2load() {  # pid, url, extra header args...; prints "req/s server-CPU-µs/req", checks every request succeeded
+    local pid=$1 url=$2; shift 2
+    local out before after
+    before=$(cpu_ticks "$pid")
     out=$(h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
         -H 'content-type: application/grpc' -H 'te: trailers' "$@" -d "$OUT/request.bin" "$url" 2>&1)
     echo "$out" >>"$OUT/h2load.txt"
     local failed
     failed=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p')
     [ "$failed" = "0 0" ] || { log "h2load reported failures ($failed): see $OUT/h2load.txt"; exit 1; }
-    echo "$out" | sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p'
+    after=$(cpu_ticks "$pid")
+    local rps
+    rps=$(echo "$out" | sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p')
+    # The CPU covers the warm-up second too, at about the measured rate.
+    python3 -c "print($rps, f'{($after - $before) / $TICK_HZ * 1e6 / ($rps * ($DURATION + 1)):.1f}')"
 }
 
 # A wrong token must fail (so the secure numbers below are authenticated calls, not refusals).
@@ -74,15 +82,18 @@ denied=$(h2load -n 10 -c 1 -H 'content-type: application/grpc' -H 'te: trailers'
     -d "$OUT/request.bin" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" 2>&1 | sed -n 's/.*(\([0-9]*\)) data.*/\1/p')
 log "a bad token gets DATA bytes: ${denied:-?} (0 = every call refused before scoring)"
 
-printf '| round | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio |\n|---|---|---|---|\n'
+log "token: ${#TOKEN} bytes"
+printf '| round | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio | server CPU µs/req, cleartext | server CPU µs/req, TLS + JWT |\n'
+printf '|---|---|---|---|---|---|\n'
 ratios=()
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS"
-    plain=$(run_h2load "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score")
-    secure=$(run_h2load "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" -H "authorization: Bearer $TOKEN")
+    read -r plain plain_cpu < <(run_h2load "$PLAIN_PID" "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score")
+    read -r secure secure_cpu < <(run_h2load "$SECURE_PID" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" \
+        -H "authorization: Bearer $TOKEN")
     ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
     ratios+=("$ratio")
-    printf '| %s | %.0f | %.0f | %s |\n' "$round" "$plain" "$secure" "$ratio"
+    printf '| %s | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
 echo

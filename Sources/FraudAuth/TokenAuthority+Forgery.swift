@@ -68,14 +68,21 @@ extension TokenAuthority {
         }
         let issuer = configuration.issuer
         let audience = configuration.audience
-        func claims(from start: Date, lifetime: TimeInterval, issuer: String, audience: String) -> TokenClaims {
+        func claims(
+            from start: Date,
+            lifetime: TimeInterval,
+            issuer: String,
+            audience: String,
+            notBefore: Date? = nil
+        ) -> TokenClaims {
             TokenClaims.make(
                 subject: subject,
                 role: role.rawValue,
                 now: start,
                 lifetime: lifetime,
                 issuer: issuer,
-                audience: audience
+                audience: audience,
+                notBefore: notBefore
             )
         }
         func validClaims() -> TokenClaims {
@@ -102,8 +109,9 @@ extension TokenAuthority {
                 claims(from: now.addingTimeInterval(-7200), lifetime: 3600, issuer: issuer, audience: audience)
             )
         case .notYetValid:
+            let start = now.addingTimeInterval(3600)
             return try signedWithOurKey(
-                claims(from: now.addingTimeInterval(3600), lifetime: 3600, issuer: issuer, audience: audience)
+                claims(from: start, lifetime: 3600, issuer: issuer, audience: audience, notBefore: start)
             )
         case .wrongAudience:
             return try signedWithOurKey(claims(from: now, lifetime: 3600, issuer: issuer, audience: "someone-else"))

@@ -45,15 +45,15 @@ public final class TokenAuthority: Sendable {
 
         /// Creates a configuration.
         /// - Parameters:
-        ///   - issuer: The `iss` claim. Default `fraud-server`.
-        ///   - audience: The `aud` claim. Default `fraud-scoring`.
+        ///   - issuer: The `iss` claim. Default `fraud` (short: the token travels with every call).
+        ///   - audience: The `aud` claim. Default `scoring`.
         ///   - leeway: Clock skew tolerance in seconds. Default 30.
         ///   - defaultLifetime: Token lifetime in seconds. Default 3600.
         ///   - cacheCapacity: Verified-token cache size. Default 10,000.
         ///   - maximumTokenLength: Largest accepted token in bytes. Default 4096.
         public init(
-            issuer: String = "fraud-server",
-            audience: String = "fraud-scoring",
+            issuer: String = "fraud",
+            audience: String = "scoring",
             leeway: TimeInterval = 30,
             defaultLifetime: TimeInterval = 3600,
             cacheCapacity: Int = 10_000,
@@ -163,7 +163,7 @@ public final class TokenAuthority: Sendable {
     /// - Parameters:
     ///   - subject: The `sub` claim (user name or client id).
     ///   - role: The `role` claim.
-    ///   - now: The issue time (`iat`, `nbf`).
+    ///   - now: The issue time (`iat`; issued tokens carry no `nbf`).
     ///   - lifetime: Seconds until `exp`; default ``Configuration-swift.struct/defaultLifetime``.
     /// - Returns: The compact JWS (`header.claims.signature`).
     /// - Throws: ``AuthFailure`` `noSigningKey` when only public keys are loaded.
@@ -190,11 +190,20 @@ public final class TokenAuthority: Sendable {
     }
 
     /// `base64url(header).base64url(claims)`.
-    static func signingInput(claims: TokenClaims, algorithm: String, keyID: String?) throws(AuthFailure) -> String {
+    ///
+    /// The header is `{"alg":…,"kid":…}`: no `typ` (optional, RFC 7519 §5.1; the verifier still accepts `JWT`),
+    /// because every byte of a token is Huffman-coded on both ends of every call.
+    static func signingInput(
+        claims: TokenClaims,
+        algorithm: String,
+        keyID: String?,
+        type: String? = nil
+    ) throws(AuthFailure) -> String {
         var header = JWTHeader()
         header.alg = algorithm
-        header.typ = "JWT"
-        header.kid = keyID
+        // Only fields that are set: jwt-kit writes a field assigned `nil` as `null`.
+        if let type { header.typ = type }
+        if let keyID { header.kid = keyID }
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys

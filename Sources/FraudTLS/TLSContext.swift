@@ -40,12 +40,18 @@ public final class TLSContext: @unchecked Sendable {
     let context: OpaquePointer
     /// ALPN list in wire format (length-prefixed, NUL-terminated for the C callback); lives as long as `context`.
     private let alpnWire: UnsafeMutablePointer<UInt8>
+    /// The BIO method of every connection's ciphertext stream (`COpenSSL_newStreamMethod`).
+    let streamMethod: OpaquePointer
     public let configuration: TLSConfiguration
 
     /// Loads the certificate and key and checks they belong together.
     /// - Throws: ``TLSError`` naming the file and OpenSSL's reason.
     public init(configuration: TLSConfiguration) throws(TLSError) {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("SSL_CTX_new failed") }
+        guard let streamMethod = COpenSSL_newStreamMethod() else {
+            SSL_CTX_free(context)
+            throw TLSError("cannot make the TLS stream BIO method")
+        }
         var wire: [UInt8] = []
         for name in configuration.applicationProtocols {
             let bytes = Array(name.utf8)
@@ -57,11 +63,17 @@ public final class TLSContext: @unchecked Sendable {
         let alpn = UnsafeMutablePointer<UInt8>.allocate(capacity: wire.count)
         alpn.initialize(from: wire, count: wire.count)
         self.context = context
+        self.streamMethod = streamMethod
         self.alpnWire = alpn
         self.configuration = configuration
 
         COpenSSL_hardenOptions(context)
         guard COpenSSL_setMinimumTLS12(context) == 1 else { throw TLSError("cannot require TLS 1.2") }
+        // TLS 1.3 suites in Mozilla's recommended order (AES-128-GCM first: 10 AES rounds instead of 14 for
+        // every record, on both ends); with server preference on, the server's order decides.
+        guard SSL_CTX_set_ciphersuites(context, Self.tls13CipherSuites) == 1 else {
+            throw TLSError("cannot set the TLS 1.3 cipher suites")
+        }
         guard SSL_CTX_use_certificate_chain_file(context, configuration.certificateChainPath) == 1 else {
             throw TLSError("cannot load certificate chain \(configuration.certificateChainPath)")
         }
@@ -83,8 +95,12 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
+    /// The TLS 1.3 cipher suites, preferred first.
+    static let tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
     deinit {
         SSL_CTX_free(context)
+        BIO_meth_free(streamMethod)
         alpnWire.deallocate()
     }
 

@@ -1,9 +1,15 @@
 import COpenSSL
 public import NIOCore
 
-/// Server-side TLS for one connection, OpenSSL driven through memory BIOs: ciphertext from the socket goes
-/// into `rbio`, plaintext comes out of `SSL_read` and travels up the pipeline as `ByteBuffer`s; plaintext
-/// written by the handlers above goes through `SSL_write` and leaves as the ciphertext in `wbio`.
+/// Server-side TLS for one connection, OpenSSL driven through a stream BIO over our own buffers
+/// (`COpenSSL_StreamState`): ciphertext from the socket is lent to OpenSSL while `SSL_read` turns it into
+/// plaintext, which travels up the pipeline as one `ByteBuffer` per read; plaintext written by the handlers
+/// above goes through `SSL_write`, and the ciphertext it produced leaves as one buffer. Each ciphertext byte is
+/// copied once on the way in and once on the way out (a memory BIO zero-fills, then copies twice).
+///
+/// Output is coalesced per flush: writes only collect plaintext, and `flush` encrypts all of it with one
+/// `SSL_write` (OpenSSL cuts records of at most 16 KiB), so the answers of one read burst share records and
+/// AEAD tags, and the ciphertext goes out as one write.
 ///
 /// Writes made before the handshake finished (the HTTP/2 server preface) wait and go out right after it.
 /// A failed handshake (a cleartext client, a wrong ALPN protocol, an unverifiable client certificate) sends
@@ -16,14 +22,18 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    /// Keeps the `SSL_CTX` alive as long as the connection.
+    /// Keeps the `SSL_CTX` and the BIO method alive as long as the connection.
     private let tlsContext: TLSContext
     private var ssl: OpaquePointer?
-    private var readBIO: OpaquePointer?
-    private var writeBIO: OpaquePointer?
+    /// The BIO's buffers (owned by the BIO, which the `SSL` owns).
+    private var stream: UnsafeMutablePointer<COpenSSL_StreamState>?
     private var isHandshakeDone = false
     private var isFailed = false
-    private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
+    /// Plaintext written since the last flush, and the promises of those writes.
+    private var pendingPlaintext: ByteBuffer?
+    private var pendingPromise: EventLoopPromise<Void>?
+    /// Ciphertext OpenSSL did not take in the last read (normally none: it buffers partial records itself).
+    private var leftoverCiphertext: ByteBuffer?
     /// Called once, when the handshake completed, with the negotiated ALPN protocol (if any).
     public var onHandshake: ((String?) -> Void)?
 
@@ -31,66 +41,114 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.tlsContext = context
     }
 
+    deinit {
+        if let ssl { SSL_free(ssl) }
+    }
+
     public func handlerAdded(context: ChannelHandlerContext) {
-        guard let ssl = SSL_new(tlsContext.context),
-            let readBIO = COpenSSL_newMemoryBIO(),
-            let writeBIO = COpenSSL_newMemoryBIO()
-        else {
+        guard let ssl = SSL_new(tlsContext.context) else {
             isFailed = true
             context.close(promise: nil)
             return
         }
-        SSL_set_bio(ssl, readBIO, writeBIO)  // the SSL owns both BIOs from here
+        guard let bio = BIO_new(tlsContext.streamMethod), let stream = COpenSSL_streamState(bio) else {
+            SSL_free(ssl)
+            isFailed = true
+            context.close(promise: nil)
+            return
+        }
+        SSL_set_bio(ssl, bio, bio)  // the SSL owns the BIO (one reference for both directions) from here
         SSL_set_accept_state(ssl)
         self.ssl = ssl
-        self.readBIO = readBIO
-        self.writeBIO = writeBIO
+        self.stream = stream
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         if let ssl { SSL_free(ssl) }
         ssl = nil
-        readBIO = nil
-        writeBIO = nil
-        for (_, promise) in pendingWrites {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-        }
-        pendingWrites.removeAll()
+        stream = nil
+        pendingPlaintext = nil
+        leftoverCiphertext = nil
+        pendingPromise?.fail(ChannelError.ioOnClosedChannel)
+        pendingPromise = nil
     }
 
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let ssl, let readBIO, !isFailed else { return }
+        guard ssl != nil, let stream, !isFailed else { return }
         var buffer = unwrapInboundIn(data)
-        while buffer.readableBytes > 0 {
-            let written = buffer.withUnsafeReadableBytes { bytes in
-                BIO_write(readBIO, bytes.baseAddress, Int32(bytes.count))
-            }
-            guard written > 0 else { return fail(context, "cannot buffer TLS input") }
-            buffer.moveReaderIndex(forwardBy: Int(written))
+        let wasHandshakeDone = isHandshakeDone
+        if var leftover = leftoverCiphertext {
+            leftoverCiphertext = nil
+            leftover.writeBuffer(&buffer)
+            buffer = leftover
         }
-        if !isHandshakeDone {
-            let result = SSL_do_handshake(ssl)
-            if result == 1 {
-                handshakeCompleted(context)
-            } else {
-                let error = SSL_get_error(ssl, result)
-                if error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE {
-                    writeCiphertext(context, promise: nil)  // the alert
-                    context.flush()
-                    return fail(context, "TLS handshake failed")
-                }
-                writeCiphertext(context, promise: nil)
-                context.flush()
-                return
+        // Lend the ciphertext to OpenSSL for the handshake step and the reads; whatever it did not take is kept.
+        var plaintext: ByteBuffer?
+        var outcome = ReadOutcome.open
+        let consumed = buffer.withUnsafeReadableBytes { bytes in
+            stream.pointee.input = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            stream.pointee.inputLength = bytes.count
+            defer {
+                stream.pointee.input = nil
+                stream.pointee.inputLength = 0
             }
+            if !isHandshakeDone {
+                outcome = handshakeStep()
+                guard outcome == .open, isHandshakeDone else { return bytes.count - stream.pointee.inputLength }
+            }
+            (plaintext, outcome) = decrypt(context)
+            return bytes.count - stream.pointee.inputLength
         }
-        readPlaintext(context)
+        buffer.moveReaderIndex(forwardBy: consumed)
+        if buffer.readableBytes > 0 && outcome == .open {
+            leftoverCiphertext = buffer
+        }
+        switch outcome {
+        case .failed(let what):
+            writeCiphertext(context, promise: nil)  // the alert
+            context.flush()
+            return fail(context, what)
+        case .open, .closedByPeer:
+            break
+        }
+        if isHandshakeDone && !wasHandshakeDone {
+            handshakeCompleted(context)  // writes what waited for it
+            writeCiphertext(context, promise: nil)
+            context.flush()
+        } else if let stream = self.stream, stream.pointee.outputLength > 0 {
+            // The handshake's messages, TLS 1.3 session tickets or key updates produced while reading.
+            writeCiphertext(context, promise: nil)
+            context.flush()
+        }
+        if let plaintext, plaintext.readableBytes > 0 {
+            context.fireChannelRead(wrapInboundOut(plaintext))
+        }
+        if outcome == .closedByPeer {
+            context.close(promise: nil)
+        }
+    }
+
+    private enum ReadOutcome: Equatable {
+        case open
+        case closedByPeer
+        case failed(String)
+    }
+
+    /// One `SSL_do_handshake` over the lent input.
+    private func handshakeStep() -> ReadOutcome {
+        guard let ssl else { return .failed("TLS handshake failed") }
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            isHandshakeDone = true
+            return .open
+        }
+        let error = SSL_get_error(ssl, result)
+        return error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE ? .open : .failed("TLS handshake failed")
     }
 
     private func handshakeCompleted(_ context: ChannelHandlerContext) {
-        isHandshakeDone = true
         var protocolName: UnsafePointer<UInt8>?
         var protocolLength: UInt32 = 0
         SSL_get0_alpn_selected(ssl, &protocolName, &protocolLength)
@@ -99,26 +157,22 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         onHandshake?(negotiated)
         onHandshake = nil
-        let writes = pendingWrites
-        pendingWrites.removeAll()
-        for (buffer, promise) in writes {
-            encrypt(context, buffer, promise: promise)
+        // Writes that waited for the handshake (the server preface) go out with its last flight.
+        if pendingPlaintext != nil {
+            encryptPending(context)
         }
-        writeCiphertext(context, promise: nil)
-        context.flush()
     }
 
-    /// Decrypts everything available and passes it up as one buffer per call.
-    private func readPlaintext(_ context: ChannelHandlerContext) {
-        guard let ssl, readBIO != nil else { return }
-        // Plaintext is never longer than the ciphertext just buffered (plus what OpenSSL held back).
-        let expected = Int(BIO_ctrl_pending(readBIO!)) + Int(SSL_pending(ssl))
+    /// Decrypts everything the lent input holds into one buffer.
+    private func decrypt(_ context: ChannelHandlerContext) -> (ByteBuffer?, ReadOutcome) {
+        guard let ssl, let stream else { return (nil, .failed("TLS read failed")) }
+        // Plaintext is never longer than the ciphertext lent (plus what OpenSSL held back).
+        let expected = stream.pointee.inputLength + Int(SSL_pending(ssl))
         var plaintext = context.channel.allocator.buffer(capacity: max(4096, expected))
-        var closedByPeer = false
         while true {
             var error: Int32 = SSL_ERROR_NONE
             let count = plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: 1024) { bytes in
-                let result = SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))
+                let result = SSL_read(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
                 if result <= 0 {
                     error = SSL_get_error(ssl, result)
                     return 0
@@ -126,25 +180,9 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
                 return Int(result)
             }
             if count > 0 { continue }
-            if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { break }
-            if error == SSL_ERROR_ZERO_RETURN {
-                closedByPeer = true
-                break
-            }
-            writeCiphertext(context, promise: nil)
-            context.flush()
-            return fail(context, "TLS read failed")
-        }
-        // TLS 1.3 may have produced output while reading (session tickets, key updates).
-        if let writeBIO, BIO_ctrl_pending(writeBIO) > 0 {
-            writeCiphertext(context, promise: nil)
-            context.flush()
-        }
-        if plaintext.readableBytes > 0 {
-            context.fireChannelRead(wrapInboundOut(plaintext))
-        }
-        if closedByPeer {
-            context.close(promise: nil)
+            if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return (plaintext, .open) }
+            if error == SSL_ERROR_ZERO_RETURN { return (plaintext, .closedByPeer) }
+            return (plaintext, .failed("TLS read failed"))
         }
     }
 
@@ -155,24 +193,36 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let buffer = unwrapOutboundIn(data)
-        guard !isFailed else {
+        var buffer = unwrapOutboundIn(data)
+        guard !isFailed, ssl != nil else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        guard isHandshakeDone else {
-            pendingWrites.append((buffer, promise))
-            return
+        if pendingPlaintext == nil {
+            pendingPlaintext = buffer
+        } else {
+            pendingPlaintext!.writeBuffer(&buffer)
         }
-        encrypt(context, buffer, promise: promise)
+        if let promise {
+            if let pendingPromise {
+                pendingPromise.futureResult.cascade(to: promise)
+            } else {
+                pendingPromise = promise
+            }
+        }
     }
 
     public func flush(context: ChannelHandlerContext) {
+        guard isHandshakeDone, !isFailed else { return }  // pending writes go out when the handshake completes
+        if pendingPlaintext != nil {
+            encryptPending(context)
+        }
         context.flush()
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if mode == .all, let ssl, isHandshakeDone, !isFailed {
+            if pendingPlaintext != nil { encryptPending(context) }
             _ = SSL_shutdown(ssl)  // close_notify; we do not wait for the peer's
             writeCiphertext(context, promise: nil)
             context.flush()
@@ -180,16 +230,17 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         context.close(mode: mode, promise: promise)
     }
 
-    private func encrypt(_ context: ChannelHandlerContext, _ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-        guard let ssl else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
+    /// Encrypts the collected plaintext with one `SSL_write` and writes the ciphertext (does not flush).
+    private func encryptPending(_ context: ChannelHandlerContext) {
+        guard let ssl, let buffer = pendingPlaintext else { return }
+        let promise = pendingPromise
+        pendingPlaintext = nil
+        pendingPromise = nil
         var ok = true
         buffer.withUnsafeReadableBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let result = SSL_write(ssl, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
+                let result = SSL_write(ssl, bytes.baseAddress! + offset, Int32(clamping: bytes.count - offset))
                 if result <= 0 {
                     ok = false
                     return
@@ -206,20 +257,19 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Moves what OpenSSL produced into one buffer and writes it (does not flush).
     private func writeCiphertext(_ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        guard let writeBIO else {
+        guard let stream else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        let pending = Int(BIO_ctrl_pending(writeBIO))
-        guard pending > 0 else {
+        let pending = stream.pointee.outputLength
+        guard pending > 0, let output = stream.pointee.output else {
             promise?.succeed()
             return
         }
-        var output = context.channel.allocator.buffer(capacity: pending)
-        output.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
-            Int(max(0, BIO_read(writeBIO, bytes.baseAddress, Int32(pending))))
-        }
-        context.write(wrapOutboundOut(output), promise: promise)
+        var ciphertext = context.channel.allocator.buffer(capacity: pending)
+        ciphertext.writeBytes(UnsafeRawBufferPointer(start: output, count: pending))
+        stream.pointee.outputLength = 0
+        context.write(wrapOutboundOut(ciphertext), promise: promise)
     }
 
     private func fail(_ context: ChannelHandlerContext, _ what: String) {

@@ -40,15 +40,63 @@ struct TokenAuthorityTests {
         let header = try json(parts[0])
         #expect(header["alg"] as? String == "ES256")
         #expect(header["kid"] as? String == "k1")
-        #expect(header["typ"] as? String == "JWT")
+        // Nothing else: every byte is Huffman-coded on both ends of every call.
+        #expect(Set(header.keys) == ["alg", "kid"])
         let payload = try json(parts[1])
         #expect(payload["sub"] as? String == "pay-gw")
         #expect(payload["role"] as? String == "scorer")
-        #expect(payload["iss"] as? String == "fraud-server")
-        #expect((payload["aud"] as? [String]) == ["fraud-scoring"] || payload["aud"] as? String == "fraud-scoring")
+        #expect(payload["iss"] as? String == "fraud")
+        #expect(payload["aud"] as? String == "scoring")
         #expect((payload["iat"] as? NSNumber)?.intValue == 1_764_000_000)
-        #expect((payload["nbf"] as? NSNumber)?.intValue == 1_764_000_000)
         #expect((payload["exp"] as? NSNumber)?.intValue == 1_764_000_060)
+        #expect(Set(payload.keys) == ["sub", "role", "iat", "exp", "aud", "iss"])
+        // 35 + 1 + 128 + 1 + 86 (the ES256 signature): the 310 bytes of the old shape (typ, nbf, longer iss/aud) are gone.
+        #expect(token.utf8.count == 251)
+    }
+
+    @Test("tokens of the older shape (typ JWT, nbf, aud array) still verify; another typ does not")
+    func olderShape() throws {
+        let keys = try Self.makeKeys(["k1"])
+        defer { keys.remove() }
+        let authority = try TokenAuthority(keyDirectory: keys.path)
+        let key = try #require(authority.keyRingSnapshot.keys["k1"]?.privateKey)
+        func sign(_ claims: TokenClaims, type: String?) throws -> String {
+            let input = try TokenAuthority.signingInput(claims: claims, algorithm: "ES256", keyID: "k1", type: type)
+            return TokenAuthority.append(signature: TokenAuthority.sign(input, with: key), to: input)
+        }
+        let claims = TokenClaims.make(
+            subject: "a",
+            role: "scorer",
+            now: now,
+            lifetime: 60,
+            issuer: authority.configuration.issuer,
+            audience: authority.configuration.audience,
+            notBefore: now
+        ).intended(for: ["another-service", authority.configuration.audience])
+        let old = try sign(claims, type: "JWT")
+        #expect(try authority.verify(old, now: now).get().subject == "a")
+        #expect(authority.verify(try sign(claims, type: "JOSE+JSON"), now: now).failureCode == .malformed)
+    }
+
+    @Test("nbf is still checked when a token carries it: iat now, nbf ahead → not yet valid")
+    func notBefore() throws {
+        let keys = try Self.makeKeys(["k1"])
+        defer { keys.remove() }
+        let authority = try TokenAuthority(keyDirectory: keys.path)
+        let key = try #require(authority.keyRingSnapshot.keys["k1"]?.privateKey)
+        let claims = TokenClaims.make(
+            subject: "a",
+            role: "scorer",
+            now: now,
+            lifetime: 7200,
+            issuer: authority.configuration.issuer,
+            audience: authority.configuration.audience,
+            notBefore: now + 600
+        )
+        let input = try TokenAuthority.signingInput(claims: claims, algorithm: "ES256", keyID: "k1")
+        let token = TokenAuthority.append(signature: TokenAuthority.sign(input, with: key), to: input)
+        #expect(authority.verify(token, now: now).failureCode == .notYetValid)
+        #expect(try TokenAuthority(keyDirectory: keys.path).verify(token, now: now + 600).get().subject == "a")
     }
 
     @Test("negative corpus: each forged token is refused with the right failure", arguments: ForgedToken.allCases)
@@ -162,8 +210,8 @@ struct TokenAuthorityTests {
             role: "admin",
             now: now,
             lifetime: 60,
-            issuer: "fraud-server",
-            audience: "fraud-scoring"
+            issuer: authority.configuration.issuer,
+            audience: authority.configuration.audience
         )
         _ = try authority.verify(try sign(good), now: now).get()
         var claims = good

@@ -140,3 +140,82 @@ def test_mutual_tls_requires_a_client_certificate(tmp_path, pki):
             assert support.stub(ch).Score(small_payment(txid("mtls-ok")), timeout=10).transaction_id == txid("mtls-ok")
     finally:
         assert server.stop() == 0, support.tail(server.log_path)
+
+
+def test_fragmented_records_and_many_calls_per_record(tls_server, pki):
+    """TLS records split over many TCP segments (a few bytes per send) and many calls in one TLS record both
+    work: the server's BIO lends each read to OpenSSL, which must keep partial records across reads."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    host, port = support.parse_target(tls_server.target)
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    context.set_alpn_protocols(["h2"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def send_pending(piece):
+            data = outgoing.read()
+            for start in range(0, len(data), piece):
+                raw.sendall(data[start:start + piece])
+
+        def receive():
+            chunk = raw.recv(65536)
+            assert chunk, "server closed the connection"
+            incoming.write(chunk)
+
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                send_pending(7)
+                receive()
+        send_pending(7)
+        assert tls.selected_alpn_protocol() == "h2"
+        assert (tls.version(), tls.cipher()[0]) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256")  # the server decides
+
+        conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn.initiate_connection()
+        headers = [(":method", "POST"), (":scheme", "https"), (":path", SCORE), (":authority", f"{host}:{port}"),
+                   ("content-type", "application/grpc"), ("te", "trailers")]
+        calls = {}
+        for index in range(40):
+            sid = conn.get_next_available_stream_id()
+            calls[sid] = txid(f"tls-frag-{index}")
+            conn.send_headers(sid, headers)
+            conn.send_data(sid, frame(small_payment(calls[sid])), end_stream=True)
+        # The first 20 calls split into 5-byte pieces, the other 20 in one TLS record.
+        data = conn.data_to_send()
+        half = len(data) // 2
+        tls.write(data[:half])
+        send_pending(5)
+        tls.write(data[half:])
+        send_pending(1 << 20)
+
+        statuses, bodies = {}, {}
+        while len(statuses) < len(calls):
+            receive()
+            while True:
+                try:
+                    plaintext = tls.read(1 << 20)
+                except ssl.SSLWantReadError:
+                    break
+                for event in conn.receive_data(plaintext):
+                    if isinstance(event, h2.events.DataReceived):
+                        bodies[event.stream_id] = bodies.get(event.stream_id, b"") + event.data
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.TrailersReceived):
+                        statuses[event.stream_id] = dict(event.headers).get("grpc-status")
+            out = conn.data_to_send()
+            if out:
+                tls.write(out)
+                send_pending(1 << 20)
+    assert statuses == {sid: "0" for sid in calls}
+    for sid, transaction_id in calls.items():
+        reply = support.pb.ScoreResponse()
+        reply.ParseFromString(bodies[sid][5:])
+        assert reply.transaction_id == transaction_id
