@@ -1,4 +1,7 @@
 import FraudCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Parses PaySim CSV lines straight from their bytes: field boundaries by byte, no `Substring` per field and
 /// no string for the whole line. Only plain ASCII lines with exactly 11 fields take this path; anything else
@@ -45,7 +48,7 @@ enum CSVRowParser {
                 UnsafeRawBufferPointer(rebasing: line[offsets[index]..<(offsets[index + 1] - 1)])
             }
             func string(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
-            func cents(_ index: Int) -> Int64? { PaySimRow.parseCents(string(index)[...]) }
+            func cents(_ index: Int) -> Int64? { plainCents(field(index)) }
             func flag(_ index: Int) -> Bool? {
                 let bytes = field(index)
                 guard bytes.count == 1 else { return nil }
@@ -55,8 +58,8 @@ enum CSVRowParser {
                 default: return nil
                 }
             }
-            guard let step = UInt32(string(0)),
-                let type = TransactionType(paysimName: string(1)),
+            guard let step = plainStep(field(0)),
+                let type = transactionType(field(1)),
                 let amount = cents(2), let originBefore = cents(4), let originAfter = cents(5),
                 let destinationBefore = cents(7), let destinationAfter = cents(8),
                 let isFraud = flag(9), let isFlaggedFraud = flag(10)
@@ -74,6 +77,66 @@ enum CSVRowParser {
                 isFraud: isFraud,
                 isFlaggedFraud: isFlaggedFraud
             )
+        }
+    }
+
+    /// `digits[.d[d]]` with at most 15 integer digits, straight from the bytes; `nil` for anything else
+    /// (a sign, more decimals to round, exponents…), which then goes through ``PaySimRow/parseCents(_:)``
+    /// with the rest of the line. Same value as `parseCents` wherever this returns one.
+    private static func plainCents(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var whole: Int64 = 0
+        var wholeDigits = 0
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit <= 9 else { break }
+            whole = whole &* 10 &+ Int64(digit)
+            wholeDigits += 1
+            index += 1
+        }
+        guard wholeDigits > 0, wholeDigits <= 15 else { return nil }
+        if index == count { return whole &* 100 }
+        guard bytes[index] == UInt8(ascii: ".") else { return nil }
+        index += 1
+        var fraction: Int64 = 0
+        var fractionDigits = 0
+        while index < count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit <= 9, fractionDigits < 2 else { return nil }
+            fraction = fraction &* 10 &+ Int64(digit)
+            fractionDigits += 1
+            index += 1
+        }
+        if fractionDigits == 1 { fraction &*= 10 }
+        return whole &* 100 &+ fraction
+    }
+
+    /// A step of 1 to 9 digits.
+    private static func plainStep(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
+        guard !bytes.isEmpty, bytes.count <= 9 else { return nil }
+        var value: UInt32 = 0
+        for byte in bytes {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit <= 9 else { return nil }
+            value = value &* 10 &+ UInt32(digit)
+        }
+        return value
+    }
+
+    /// The PaySim type names, compared as bytes.
+    private static func transactionType(_ bytes: UnsafeRawBufferPointer) -> TransactionType? {
+        func equals(_ literal: StaticString) -> Bool {
+            guard bytes.count == literal.utf8CodeUnitCount else { return false }
+            return memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
+        }
+        switch bytes.count {
+        case 7 where equals("PAYMENT"): return .payment
+        case 7 where equals("CASH_IN"): return .cashIn
+        case 8 where equals("TRANSFER"): return .transfer
+        case 8 where equals("CASH_OUT"): return .cashOut
+        case 5 where equals("DEBIT"): return .debit
+        default: return nil
         }
     }
 }

@@ -348,14 +348,16 @@ final class StreamReplayer {
 
     private func release(_ item: ReplayItem) {
         guard isMultiStream else { return }
-        for key in item.originKey == item.destinationKey ? [item.originKey] : [item.originKey, item.destinationKey] {
-            if let entry = accountLanes[key] {
-                if entry.rows <= 1 {
-                    accountLanes.removeValue(forKey: key)
-                } else {
-                    accountLanes[key] = (entry.lane, entry.rows - 1)
-                }
-            }
+        releaseAccount(item.originKey)
+        if item.destinationKey != item.originKey { releaseAccount(item.destinationKey) }
+    }
+
+    private func releaseAccount(_ key: Int) {
+        guard let index = accountLanes.index(forKey: key) else { return }
+        if accountLanes.values[index].rows <= 1 {
+            accountLanes.remove(at: index)
+        } else {
+            accountLanes.values[index].rows -= 1
         }
     }
 

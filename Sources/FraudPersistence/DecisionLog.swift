@@ -58,6 +58,13 @@ public final class DecisionLog: Sendable {
             PersistenceThread.spawn(name: "fraud-pg-writer") {
                 DecisionWriter(journal: journal, url: url, logger: logger).run()
             }
+            if configuration.writerPriority != .normal {
+                journal.threadStarting()
+                PersistenceThread.spawn(name: "fraud-pg-yield") {
+                    var yield = WriterYield(journal: journal, logger: logger)
+                    yield.run()
+                }
+            }
             let limit = MonotonicTime.now() + configuration.connectTimeout + .seconds(5)
             let isReachable = journal.state.wait(
                 on: journal.statusChanged,
@@ -114,8 +121,8 @@ public final class DecisionLog: Sendable {
     ///   `.durabilityLost` (an earlier fdatasync failed), `.closed` (after ``shutdown()``).
     @discardableResult
     public func append(_ record: DecisionRecord) throws(PersistenceError) -> UInt64 {
-        var framed = [JournalFormat.FramedRecord(record)]
-        return try journal.append(&framed, records: [record])
+        var framed = JournalFormat.FramedRecord(record)
+        return try journal.append(one: &framed, record: record)
     }
 
     /// Journals several decisions with one `write(2)` (e.g. the answers of one stream read).

@@ -39,6 +39,16 @@ public struct PersistenceConfiguration: Sendable {
     public var connectTimeout: Duration
     /// How rows reach PostgreSQL. The default is the faster one on the benchmark (see ``InsertMethod``).
     public var insertMethod: InsertMethod
+    /// OS priority of the PostgreSQL backend serving the writer while the server is appending decisions
+    /// (`--writer-priority`), when that backend is a process of this machine that may be changed (loopback
+    /// or socket connection, same OS user or root); the writer thread runs at ``BackgroundPriority/low``
+    /// unless this is `.normal`. With `.idle` (the default) a burst that saturates the cores is scored first
+    /// and committed on free cores: the journal holds the decisions meanwhile (durability is unchanged; only
+    /// the commit lag grows). See ``WriterYield`` for when the backend gets its normal priority back: half a
+    /// second without appends, a backlog over three quarters of ``backlogCap``, or ``maxYield``.
+    public var writerPriority: BackgroundPriority
+    /// Longest stretch of uninterrupted appends during which the writer's backend stays lowered.
+    public var maxYield: Duration
 
     /// How a batch is written.
     public enum InsertMethod: String, Sendable, Hashable, CaseIterable {
@@ -63,7 +73,9 @@ public struct PersistenceConfiguration: Sendable {
         memoryQueueCapacity: Int = 100_000,
         shutdownTimeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(5),
-        insertMethod: InsertMethod = .copy
+        insertMethod: InsertMethod = .copy,
+        writerPriority: BackgroundPriority = .idle,
+        maxYield: Duration = .seconds(120)
     ) {
         self.journalDirectory = journalDirectory
         self.postgresURL = postgresURL
@@ -76,6 +88,8 @@ public struct PersistenceConfiguration: Sendable {
         self.shutdownTimeout = shutdownTimeout
         self.connectTimeout = connectTimeout
         self.insertMethod = insertMethod
+        self.writerPriority = writerPriority
+        self.maxYield = maxYield
     }
 
     /// Checks ranges.

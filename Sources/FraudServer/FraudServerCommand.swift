@@ -60,6 +60,9 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL libpq URL for decisions (default: $FRAUD_POSTGRES_URL; none = journal only).")
     var postgresURL: String?
 
+    @Option(help: "OS priority of the PostgreSQL backend that stores decisions (when local and permitted) while the backlog is under 3/4 of --backlog-cap; the writer thread runs at nice 10 unless normal: idle (Linux SCHED_IDLE: a burst is scored first, the journal holds the decisions, PostgreSQL catches up on free cores), low (nice 10) or normal.")
+    var writerPriority: BackgroundPriority = .idle
+
     @Option(help: "Directory of the local decision journal.")
     var journalDir = "var/journal"
 
@@ -140,6 +143,7 @@ struct FraudServerCommand: AsyncParsableCommand {
         persistence.postgresURL = postgresURL ?? ProcessInfo.processInfo.environment["FRAUD_POSTGRES_URL"]
         persistence.durability = durability
         persistence.backlogCap = backlogCap
+        persistence.writerPriority = writerPriority
         var persistenceLogger = logger
         persistenceLogger[metadataKey: "component"] = "persistence"
         let decisionLog = try DecisionLog(configuration: persistence, logger: persistenceLogger)

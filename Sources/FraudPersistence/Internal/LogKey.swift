@@ -26,4 +26,5 @@ enum LogKey {
     static let through = "through"
     static let missing = "missing"
     static let transactionID = "transaction_id"
+    static let backendPID = "backend_pid"
 }

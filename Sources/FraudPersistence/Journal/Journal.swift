@@ -77,6 +77,9 @@ final class Journal: Sendable {
     let committedSequence = Atomic<UInt64>(0)
     /// Set with `State.failure`.
     let isFailed = Atomic<Bool>(false)
+    /// The pid of the writer's PostgreSQL backend when it is a local process whose priority may be lowered,
+    /// 0 otherwise (see ``WriterYield``).
+    let writerBackendPID = Atomic<Int32>(0)
 
     /// Opens the journal directory: lock, marker, scan (with quarantine), new active segment.
     init(configuration: PersistenceConfiguration, logger: Logger) throws(PersistenceError) {
@@ -194,11 +197,43 @@ final class Journal: Sendable {
         return last
     }
 
-    private func write(_ framed: [JournalFormat.FramedRecord], size: Int, state: inout State) throws(PersistenceError) {
-        guard let active = state.active else {
-            throw PersistenceError(code: .closed, message: "the decision log is shut down")
+    /// Writes one record to the active segment and queues it for the writer: ``append(_:records:)`` for a
+    /// single record, without the arrays.
+    ///
+    /// - Returns: The record's sequence number.
+    func append(one framed: inout JournalFormat.FramedRecord, record: DecisionRecord) throws(PersistenceError) -> UInt64 {
+        let now = MonotonicTime.now()
+        let capacity = configuration.memoryQueueCapacity
+        let sequence = try state.withLock { (state) throws(PersistenceError) -> UInt64 in
+            if let failure = state.failure { throw failure }
+            guard state.phase == .running, state.active != nil else {
+                throw PersistenceError(code: .closed, message: "the decision log is shut down")
+            }
+            let sequence = state.lastSequence + 1
+            framed.seal(sequence: sequence)
+            let size = framed.bytes.count
+            if state.mustRotate
+                || (state.activeSize + Int64(size) > Int64(configuration.segmentBytes)
+                    && state.activeSize > Int64(JournalFormat.magic.count))
+            {
+                try rotate(&state, firstSequence: sequence)
+            }
+            try write(size: size, state: &state) { file throws(PersistenceError) in try file.writeAll(framed.bytes) }
+            state.lastSequence = sequence
+            state.appendedByThisProcess += 1
+            if state.queue.count < capacity {
+                state.queue.append(QueuedRecord(sequence: sequence, record: record, appendedAt: now))
+            }
+            return sequence
         }
-        do {
+        appendedSequence.store(sequence, ordering: .releasing)
+        writerWake.signal()
+        if configuration.durability == .fsync { flusherWake.signal() }
+        return sequence
+    }
+
+    private func write(_ framed: [JournalFormat.FramedRecord], size: Int, state: inout State) throws(PersistenceError) {
+        try write(size: size, state: &state) { active throws(PersistenceError) in
             if framed.count == 1 {
                 try active.writeAll(framed[0].bytes)
             } else {
@@ -207,6 +242,20 @@ final class Journal: Sendable {
                 for record in framed { joined.append(contentsOf: record.bytes) }
                 try active.writeAll(joined)
             }
+        }
+    }
+
+    /// Runs `body` on the active segment (it writes `size` bytes); on failure cuts the segment back.
+    private func write(
+        size: Int,
+        state: inout State,
+        _ body: (JournalFile) throws(PersistenceError) -> Void
+    ) throws(PersistenceError) {
+        guard let active = state.active else {
+            throw PersistenceError(code: .closed, message: "the decision log is shut down")
+        }
+        do {
+            try body(active)
             state.activeSize += Int64(size)
         } catch {
             // A partial record would hide every later record of this segment from the scan: cut it off, or

@@ -48,8 +48,10 @@ enum JournalFormat {
 
         /// Encodes `record` and frames it.
         init(_ record: DecisionRecord) {
-            var bytes = [UInt8](repeating: 0, count: JournalFormat.recordHeaderSize)
-            bytes.reserveCapacity(256 + record.assessment.reasons.count * 96)
+            // One allocation: reserve first, then the zeroed header.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(JournalFormat.recordHeaderSize + 256 + record.assessment.reasons.count * 96)
+            bytes.append(contentsOf: repeatElement(0, count: JournalFormat.recordHeaderSize))
             record.encode(into: &bytes)
             self.init(bytesWithPayload: bytes)
         }

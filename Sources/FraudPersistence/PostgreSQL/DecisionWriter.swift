@@ -43,6 +43,10 @@ final class DecisionWriter {
     private var backoff = DecisionWriter.minimumBackoff
     private var lastFailureLog: MonotonicTime?
     private var failuresSinceLog = 0
+    /// See ``PersistenceConfiguration/writerPriority``.
+    private let priority: BackgroundPriority
+    /// The current connection's backend, when it is a local process whose priority we may lower.
+    private var backendPID: pid_t?
 
     init(journal: Journal, url: String, logger: Logger) {
         self.journal = journal
@@ -53,13 +57,20 @@ final class DecisionWriter {
         self.batchInterval = journal.configuration.batchInterval
         self.reader = SegmentReader(directory: journal.directory)
         self.next = journal.committedSequence.load(ordering: .acquiring) + 1
+        self.priority = journal.configuration.writerPriority
     }
 
     /// The thread's body; returns when the log stops.
     func run() {
         defer {
+            journal.writerBackendPID.store(0, ordering: .relaxed)
             connection = nil
             journal.threadExited()
+        }
+        // Nice 10 rather than SCHED_IDLE for the thread itself: it takes the journal lock, and an idle-class
+        // thread preempted while holding it would stall the event loops.
+        if priority != .normal, let error = BackgroundPriority.low.applyToCurrentThread() {
+            logger.notice("could not lower the decision writer thread's priority", metadata: [LogKey.error: "errno \(error)"])
         }
         var batch: Batch?
         while true {
@@ -96,6 +107,16 @@ final class DecisionWriter {
         }
     }
 
+    // MARK: - Priority
+
+    /// Publishes a new connection's backend for ``WriterYield`` when it is a local process.
+    private func adoptBackend(of connection: PGConnection) {
+        guard priority != .normal else { return }
+        let pid = BackendPriorityControl.localBackend(of: connection)
+        backendPID = pid
+        journal.writerBackendPID.store(pid ?? 0, ordering: .relaxed)
+    }
+
     // MARK: - Connection
 
     private func connect() -> Bool {
@@ -111,6 +132,7 @@ final class DecisionWriter {
                 isMigrated = true
             }
             try inserter.prepare(on: opened)
+            adoptBackend(of: opened)
             connection = opened
             backoff = Self.minimumBackoff
             let wasReachable = journal.state.withLock { state in
@@ -138,6 +160,11 @@ final class DecisionWriter {
     }
 
     private func markUnreachable(_ error: PostgresError, while activity: String) {
+        // The backend is gone (or going): its pid may be reused by an unrelated process.
+        if backendPID != nil {
+            journal.writerBackendPID.store(0, ordering: .relaxed)
+            backendPID = nil
+        }
         journal.state.withLock { state in
             state.isPostgresReachable = false
             state.firstConnectionAttemptDone = true

@@ -1,6 +1,10 @@
 import Foundation
 import FraudCore
+import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import FraudPersistence
 
@@ -317,6 +321,38 @@ struct PostgresTests {
             #expect(await waitCommitted(late))
             #expect(Set(try TestPostgres.decisions(lateURL)) == Set(lateRecords))
             await late.shutdown()
+        }
+    }
+
+    @Test("While decisions are appended the writer's local backend runs at SCHED_IDLE; after a pause it is normal again and everything is committed")
+    func writerYieldsWhileAppending() async throws {
+        try await withSchema { url, directory in
+            let log = try DecisionLog(configuration: .testing(directory: directory.path, postgresURL: url))
+            #expect(await eventually(timeout: .seconds(10)) { log.journal.writerBackendPID.load(ordering: .relaxed) != 0 })
+            let pid = log.journal.writerBackendPID.load(ordering: .relaxed)
+            var owner = stat()
+            // Changing another user's process needs root (the PostgreSQL tests usually run as root or as the
+            // cluster's owner); nothing to check otherwise.
+            guard pid != 0, stat("/proc/\(pid)", &owner) == 0, getuid() == 0 || owner.st_uid == getuid() else {
+                await log.shutdown()
+                return
+            }
+            let schedIdle: Int32 = 5
+            var appended = 0
+            var sawIdle = false
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !sawIdle && ContinuousClock.now < deadline {
+                for record in Records.series("yield-\(appended)", count: 50) { try log.append(record) }
+                appended += 50
+                sawIdle = sched_getscheduler(pid) == schedIdle
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(sawIdle, "backend \(pid) never ran at SCHED_IDLE while decisions were appended")
+            // Appends stopped: the backend gets its normal policy back and the writer catches up.
+            #expect(await eventually(timeout: .seconds(10)) { sched_getscheduler(pid) == 0 })
+            #expect(await waitCommitted(log))
+            #expect(try TestPostgres.counts(url).rows == appended)
+            await log.shutdown()
         }
     }
 }
