@@ -41,6 +41,8 @@ let package = Package(
 
         // Cache prefetch hints and transparent-huge-page advice for FraudCore's big tables (a few lines of C).
         .target(name: "CFraudMemory"),
+        // sched_setattr for the scoring event loops' time slice (no glibc wrapper; syscall is variadic).
+        .target(name: "CFraudSched"),
 
         // The risk engine: transactions, validation, features, velocity windows, idempotency. No I/O.
         .target(name: "FraudCore", dependencies: ["CFraudMemory"]),
@@ -177,6 +179,7 @@ let package = Package(
             name: "FraudServer",
             dependencies: [
                 "FraudTransport", "FraudCore", "FraudService", "FraudAdmin", "FraudTLS", "FraudAuth", "FraudWire",
+                "CFraudSched",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -408,6 +408,15 @@ def test_analytics_steps_aside_for_scoring(admin):
     admin_loops = [t for t in loops if t[2] == 10]
     assert len(admin_loops) == 1 and admin_loops[0][1] == 0, loops
     assert all(t[1] == 0 and t[2] == 0 for t in loops if t not in admin_loops), loops
+    # The scoring loops ask for a 100 µs slice (--loop-slice-micros, default 100); the admin loop does not.
+    slices = {}
+    for tid, (name, _, _) in tasks.items():
+        if name.startswith("NIO-ELT"):
+            with open(os.path.join(root, tid, "sched")) as f:
+                slices[tid] = (name, next(int(l.split(":")[1]) for l in f if l.startswith("se.slice")))
+    scoring = [v for v in slices.values() if v[0] != admin_loops[0][0]]
+    assert scoring and all(v[1] == 100_000 for v in scoring), slices
+    assert all(v[1] != 100_000 for v in slices.values() if v[0] == admin_loops[0][0]), slices
 
 
 def test_account_activity_and_velocity(admin):
