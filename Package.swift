@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "FraudTransport",
             dependencies: [
-                "CNGHTTP2", "FraudWire", "FraudCore",
+                "CNGHTTP2", "CFraudSched", "FraudWire", "FraudCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "FraudLoadGen",
             dependencies: [
-                "FraudClient", "FraudCore", "FraudWire",
+                "FraudClient", "FraudCore", "FraudTransport", "FraudWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -179,7 +179,6 @@ let package = Package(
             name: "FraudServer",
             dependencies: [
                 "FraudTransport", "FraudCore", "FraudService", "FraudAdmin", "FraudTLS", "FraudAuth", "FraudWire",
-                "CFraudSched",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -12,6 +12,9 @@ public final class IdempotencyCache: Sendable {
         let table: Mutex<IdempotencyTable>
         /// The index's buckets, for ``IdempotencyCache/prefetch(hash:)``.
         let indexHint = PrefetchHint()
+        /// The table's id count as of its last insert, so that ``IdempotencyCache/count`` (read by the admin
+        /// port) takes no shard lock.
+        let held = Atomic<Int>(0)
 
         init(capacity: Int) {
             table = Mutex(IdempotencyTable(capacity: capacity))
@@ -22,6 +25,7 @@ public final class IdempotencyCache: Sendable {
         @inline(__always)
         func publishHints(_ table: borrowing IdempotencyTable) {
             indexHint.publish(table.index)
+            held.store(table.count, ordering: .relaxed)
         }
     }
 
@@ -168,9 +172,9 @@ public final class IdempotencyCache: Sendable {
         shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryFootprint } }
     }
 
-    /// Ids currently held, over all shards.
+    /// Ids currently held, over all shards. Takes no lock: each shard's count as of its last insert.
     public var count: Int {
-        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.count } }
+        shards.reduce(0) { total, shard in total + shard.held.load(ordering: .relaxed) }
     }
 }
 

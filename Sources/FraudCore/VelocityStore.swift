@@ -18,6 +18,10 @@ public final class VelocityStore: Sendable {
         let table: Mutex<AccountTable>
         /// The slot index's buckets, for ``VelocityStore/prefetchIndex(_:)``.
         let indexHint = PrefetchHint()
+        /// The table's account count as of its last change, so that ``VelocityStore/accountCount`` (polled by
+        /// the admin port) takes no shard lock from a low-priority thread that a scoring thread could then
+        /// wait for.
+        let held = Atomic<Int>(0)
 
         init(capacity: Int, idleEvictionSteps: UInt32) {
             table = Mutex(AccountTable(capacity: capacity, idleEvictionSteps: idleEvictionSteps))
@@ -82,6 +86,7 @@ public final class VelocityStore: Sendable {
                 step: step
             )
             shard.indexHint.publish(table.index)
+            shard.held.store(table.count, ordering: .relaxed)
             return snapshot
         }
     }
@@ -125,8 +130,9 @@ public final class VelocityStore: Sendable {
         shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryFootprint } }
     }
 
-    /// Accounts currently held, over all shards (idle ones not yet swept included).
+    /// Accounts currently held, over all shards (idle ones not yet swept included). Takes no lock: each
+    /// shard's count as of its last change, so a sum taken while scoring runs may lag by the calls in flight.
     public var accountCount: Int {
-        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.count } }
+        shards.reduce(0) { total, shard in total + shard.held.load(ordering: .relaxed) }
     }
 }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import FraudClient
 import FraudCore
+import FraudTransport
 import NIOCore
 import NIOPosix
 
@@ -77,6 +78,15 @@ struct LoadGenCommand: AsyncParsableCommand {
     @Option(help: "Event loop threads (default: min(connections, cores)).")
     var threads: Int?
 
+    @Option(
+        help: """
+            EEVDF time slice of the event loop threads in microseconds (Linux 6.12+; 0 = kernel default): a \
+            short slice lets an answer be taken when it arrives instead of after another task's slice, so the \
+            latency measured on a shared machine is closer to the server's.
+            """
+    )
+    var loopSliceMicros = 100
+
     @Option(help: "Write the report as JSON to this file.")
     var jsonOut: String?
 
@@ -121,6 +131,9 @@ struct LoadGenCommand: AsyncParsableCommand {
             throw ValidationError("--duration must be > 0, --warmup and --timeout >= 0")
         }
         guard templates > 0 else { throw ValidationError("--templates must be at least 1") }
+        guard loopSliceMicros == 0 || (100...100_000).contains(loopSliceMicros) else {
+            throw ValidationError("--loop-slice-micros must be 0 (kernel default) or 100...100000, not \(loopSliceMicros)")
+        }
         if sweep && sweepStart <= 0 { throw ValidationError("--sweep-start must be > 0") }
         if let runID, runID.isEmpty || runID.utf8.count > 40 || runID.utf8.contains(where: { $0 <= 0x20 || $0 > 0x7E })
         {
@@ -130,6 +143,9 @@ struct LoadGenCommand: AsyncParsableCommand {
 
     func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? min(connections, System.coreCount))
+        if loopSliceMicros > 0, try await group.requestTimeSlice(micros: loopSliceMicros) != 0, !quiet {
+            FileHandle.standardError.write(Data("fraud-loadgen: kernel default time slice (--loop-slice-micros needs Linux 6.12+)\n".utf8))
+        }
         do {
             try await measure(group: group)
         } catch {

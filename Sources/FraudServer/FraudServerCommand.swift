@@ -1,5 +1,4 @@
 public import ArgumentParser
-import CFraudSched
 import Dispatch
 import Foundation
 import FraudAdmin
@@ -189,18 +188,13 @@ struct FraudServerCommand: AsyncParsableCommand {
         transport.authorizer = access
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         if loopSliceMicros > 0 {
-            // A short slice lets a scoring loop that wakes preempt whatever else runs on its core (PostgreSQL,
-            // the admin port, other processes) instead of waiting out their slice (1.4 ms by default here).
-            for loop in group.makeIterator() {
-                let runtime = UInt64(loopSliceMicros) * 1000
-                let error = try await loop.submit { fraud_sched_set_slice(runtime) }.get()
-                if error != 0 {
-                    logger.notice(
-                        "could not shorten the scoring loops' time slice (needs Linux 6.12+)",
-                        metadata: ["errno": "\(error)"]
-                    )
-                    break
-                }
+            // A short slice lets a scoring loop that wakes preempt whatever else runs on its core.
+            let error = try await group.requestTimeSlice(micros: loopSliceMicros)
+            if error != 0 {
+                logger.notice(
+                    "could not shorten the scoring loops' time slice (needs Linux 6.12+)",
+                    metadata: ["errno": "\(error)"]
+                )
             }
         }
         let server = try await GRPCServer.start(

@@ -5,6 +5,7 @@ FRAUD_LOADGEN_BIN=path   binary under test (default .build/debug/fraud-loadgen)
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -125,6 +126,43 @@ def test_open_loop_latency_includes_a_server_stall(own_server, tmp_path):
     latency = report["latency_ms"]
     assert latency["max"] >= 800, f"the 1 s stall is missing from the latencies: {latency}"
     assert latency["p99"] >= 800, f"coordinated omission: p99 hides the 1 s stall: {latency}"
+
+
+def loop_slices_while_running(target, *args):
+    """se.slice (ns) of fraud-loadgen's event loop threads, read from /proc while it runs."""
+    cmd = [loadgen_binary(), "--target", target, "--input", SAMPLE, "--templates", "200", "--rate", "100",
+           "--duration", "2", "--warmup", "0", "--connections", "2", "--run-id", f"{support.RUN}t", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=support.ROOT)
+    try:
+        for line in proc.stderr:  # the first live line: the loops are up and sending
+            if "ok/s" in line:
+                break
+        root = f"/proc/{proc.pid}/task"
+        slices = {}
+        for tid in os.listdir(root):
+            with open(os.path.join(root, tid, "comm")) as f:
+                if not f.read().startswith("NIO-ELT"):
+                    continue
+            with open(os.path.join(root, tid, "sched")) as f:
+                slices[tid] = next(int(l.split(":")[1]) for l in f if l.startswith("se.slice"))
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    return slices
+
+
+def test_event_loops_ask_for_a_short_time_slice(target):
+    """--loop-slice-micros (default 100): the loops take answers as they arrive on a shared machine; 0 leaves
+    the kernel's default. Per-thread slices of fair threads exist from Linux 6.12 on."""
+    major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+    if (major, minor) < (6, 12):
+        pytest.skip("per-thread time slices need Linux 6.12+")
+    default = loop_slices_while_running(target)
+    assert default and all(v == 100_000 for v in default.values()), default
+    kernel = loop_slices_while_running(target, "--loop-slice-micros", "0")
+    assert kernel and all(v != 100_000 for v in kernel.values()), kernel
 
 
 @pytest.mark.slow

@@ -170,6 +170,9 @@ public final class AnalyticsStore: Sendable {
                     )
                     try opened.execute("SET statement_timeout = \(statementTimeoutMillis)")
                     try opened.execute("SET default_transaction_read_only = on")
+                    // Every query is index-backed and short; parallel workers would be new backend processes
+                    // at normal priority, outside the priority given to this connection's backend below.
+                    try opened.execute("SET max_parallel_workers_per_gather = 0")
                     lowerBackendPriority(of: opened)
                     connection = opened
                 }
