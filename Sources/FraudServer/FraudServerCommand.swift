@@ -268,10 +268,28 @@ struct FraudServerCommand: AsyncParsableCommand {
             }
         }
 
+        // SIGHUP: JWT keys and users (audited), and the TLS certificate and key for new connections.
         let reloadLogger = logger
-        let reloader = access.map { access in
-            Self.onSIGHUP { reloadLogger.notice("SIGHUP: \(access.reload())") }
-        }
+        let tlsContexts = [("gRPC", rpcTLS), ("admin", adminTLS)].compactMap { name, tls in tls.map { (name, $0) } }
+        let reloader =
+            access == nil && tlsContexts.isEmpty
+            ? nil
+            : Self.onSIGHUP {
+                if let access { reloadLogger.notice("SIGHUP: \(access.reload())") }
+                for (name, tls) in tlsContexts {
+                    do throws(TLSError) {
+                        try tls.reload()
+                        let detail = "TLS certificate and key of the \(name) port: \(tls.configuration.certificateChainPath)"
+                        access?.audit.record(AuditEvent(.keysReloaded, outcome: .success, detail: detail))
+                        reloadLogger.notice("SIGHUP: reloaded \(detail)")
+                    } catch {
+                        let detail = "TLS certificate and key of the \(name) port: \(error); the old ones stay"
+                        access?.audit.record(AuditEvent(.keysReloadFailed, outcome: .failure, detail: detail))
+                        reloadLogger.error("SIGHUP: reload failed, \(detail)")
+                    }
+                }
+                access?.audit.flush()
+            }
         let auditFlusher = access.map { access in Task { await access.audit.run() } }
 
         let signal = await Self.waitForTerminationSignal()
@@ -344,13 +362,13 @@ struct FraudServerCommand: AsyncParsableCommand {
     }
 
     /// Makes a TLS handler per connection, or `nil` for cleartext.
-    private static func handlerFactory(_ tls: TLSContext?) -> (@Sendable () -> any ChannelHandler)? {
+    private static func handlerFactory(_ tls: ReloadableTLSContext?) -> (@Sendable () -> any ChannelHandler)? {
         guard let tls else { return nil }
         return { tls.makeServerHandler() }
     }
 
     /// The TLS contexts for the gRPC port (ALPN h2) and the admin port (ALPN http/1.1), or `nil` for cleartext.
-    private func makeTLSContexts(logger: Logger) throws -> (rpc: TLSContext?, admin: TLSContext?) {
+    private func makeTLSContexts(logger: Logger) throws -> (rpc: ReloadableTLSContext?, admin: ReloadableTLSContext?) {
         guard let tlsCert else {
             if tlsKey != nil || tlsClientCA != nil {
                 throw ValidationError("--tls-key and --tls-client-ca need --tls-cert")
@@ -359,7 +377,7 @@ struct FraudServerCommand: AsyncParsableCommand {
             return (nil, nil)
         }
         guard let tlsKey else { throw ValidationError("--tls-cert needs --tls-key") }
-        let rpc = try TLSContext(
+        let rpc = try ReloadableTLSContext(
             configuration: TLSConfiguration(
                 certificateChainPath: tlsCert,
                 privateKeyPath: tlsKey,
@@ -371,7 +389,7 @@ struct FraudServerCommand: AsyncParsableCommand {
             logger.warning("admin port stays cleartext HTTP (--admin-cleartext)")
             return (rpc, nil)
         }
-        let admin = try TLSContext(
+        let admin = try ReloadableTLSContext(
             configuration: TLSConfiguration(
                 certificateChainPath: tlsCert,
                 privateKeyPath: tlsKey,

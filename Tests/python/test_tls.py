@@ -5,11 +5,14 @@ Certificates come from the `openssl` command (Debian's openssl package; scripts/
 a server certificate for 127.0.0.1/localhost signed by it, and a client certificate for mutual TLS.
 """
 import http.client
-import socket
+import os
 import re
 import shutil
+import signal
+import socket
 import ssl
 import subprocess
+import time
 
 import grpc
 import pytest
@@ -219,3 +222,65 @@ def test_fragmented_records_and_many_calls_per_record(tls_server, pki):
         reply = support.pb.ScoreResponse()
         reply.ParseFromString(bodies[sid][5:])
         assert reply.transaction_id == transaction_id
+
+
+def served_certificate_cn(port, pki, alpn):
+    """Common name of the certificate the server presents to a new TLS connection."""
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    context.set_alpn_protocols([alpn])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            subject = dict(item[0] for item in tls.getpeercert()["subject"])
+    return subject["commonName"]
+
+
+def wait_for_log(server, text, count, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(server.log_path, errors="replace") as f:
+            if f.read().count(text) >= count:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"no {count}x {text!r} in the server log\n" + support.tail(server.log_path), pytrace=False)
+
+
+def test_sighup_reloads_the_certificate_for_new_connections(tmp_path, pki):
+    """Certificate renewal without a restart: after the files change and SIGHUP, new connections on both
+    ports get the new certificate, open connections keep working, and a broken pair is refused with the old
+    certificate kept."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", *ec, "-keyout", "renewed.key", "-out", "renewed.csr", "-subj", "/CN=fraud server renewed", cwd=pki)
+    openssl("x509", "-req", "-in", "renewed.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "renewed.pem", "-days", "2", "-extfile", "server.ext", cwd=pki)
+    live = tmp_path / "live"
+    live.mkdir()
+    shutil.copy(pki / "server.pem", live / "cert.pem")
+    shutil.copy(pki / "server.key", live / "key.pem")
+    admin_port = support.free_port()
+    server = support.ServerProcess(str(tmp_path / "fraud-server.log"), credentials=root_credentials(pki),
+                                   args=["--tls-cert", str(live / "cert.pem"), "--tls-key", str(live / "key.pem"),
+                                         "--admin-port", str(admin_port)])
+    server.start()
+    try:
+        _, port = support.parse_target(server.target)
+        assert served_certificate_cn(port, pki, "h2") == "fraud server"
+        with grpc.secure_channel(server.target, root_credentials(pki)) as ch:
+            stub = support.stub(ch)
+            assert stub.Score(small_payment(txid("reload-before")), timeout=10).transaction_id
+            shutil.copy(pki / "renewed.pem", live / "cert.pem")
+            shutil.copy(pki / "renewed.key", live / "key.pem")
+            os.kill(server.proc.pid, signal.SIGHUP)
+            wait_for_log(server, "reloaded TLS certificate and key of the admin port", 1)
+            assert served_certificate_cn(port, pki, "h2") == "fraud server renewed"
+            assert served_certificate_cn(admin_port, pki, "http/1.1") == "fraud server renewed"
+            # The connection opened before the reload goes on with its session.
+            assert stub.Score(small_payment(txid("reload-after")), timeout=10).transaction_id
+        # A key that does not match the certificate: refused, the renewed certificate stays.
+        shutil.copy(pki / "server.key", live / "key.pem")
+        os.kill(server.proc.pid, signal.SIGHUP)
+        wait_for_log(server, "reload failed, TLS certificate and key of the admin port", 1)
+        assert served_certificate_cn(port, pki, "h2") == "fraud server renewed"
+        with grpc.secure_channel(server.target, root_credentials(pki)) as ch:
+            assert support.stub(ch).Score(small_payment(txid("reload-refused")), timeout=10).transaction_id
+    finally:
+        assert server.stop() == 0, support.tail(server.log_path)
