@@ -47,7 +47,8 @@ struct ReplayOutcome: Sendable {
 /// and a row of a later step waits until every row of the earlier steps is answered (idle eviction counts
 /// steps). The checkpoint covers the rows done without a gap, so a re-run re-sends at most the window.
 ///
-/// - Important: Confined to one event loop. File writes go to a serial queue so the loop never blocks.
+/// - Important: Confined to one event loop. File writes go to a serial queue so the loop never blocks. Being
+///   confined, its per-row fields skip the runtime exclusivity checks (`@exclusivity(unchecked)`).
 final class StreamReplayer {
     /// One `ScoreStream` and its connection, with the rows sent on it and not yet answered, in order.
     private final class Lane {
@@ -57,10 +58,10 @@ final class StreamReplayer {
         var isConnecting = false
         var isEnding = false
         /// Rows sent (or to re-send after a reconnect) and not answered, oldest first: window serial and item.
-        var inFlight: [(serial: Int, item: Int)] = []
-        var inFlightHead = 0
+        @exclusivity(unchecked) var inFlight: [(serial: Int, item: Int)] = []
+        @exclusivity(unchecked) var inFlightHead = 0
         /// Request bytes routed here during one dispatch, sent together.
-        var outgoing: [UInt8] = []
+        @exclusivity(unchecked) var outgoing: [UInt8] = []
         /// Reconnect attempts since the last answer.
         var attempts = 0
 
@@ -76,23 +77,23 @@ final class StreamReplayer {
     private let io = DispatchQueue(label: "fraud-backfill.io")
     private let rejectsFile: FileHandle
 
-    private var lanes: [Lane] = []
+    @exclusivity(unchecked) private var lanes: [Lane] = []
     /// Batches received from the producer and not yet done, in order. `window[i]` has serial
     /// `windowBaseSerial + i`; `windowHead`/`frontItem` is the first row not done, `sendSerial`/`sendItem`
     /// the first row not yet sent.
-    private var window: [ReplayBatch] = []
-    private var windowBaseSerial = 0
-    private var windowHead = 0
-    private var frontItem = 0
-    private var sendSerial = 0
-    private var sendItem = 0
+    @exclusivity(unchecked) private var window: [ReplayBatch] = []
+    @exclusivity(unchecked) private var windowBaseSerial = 0
+    @exclusivity(unchecked) private var windowHead = 0
+    @exclusivity(unchecked) private var frontItem = 0
+    @exclusivity(unchecked) private var sendSerial = 0
+    @exclusivity(unchecked) private var sendItem = 0
     private var hasLastBatch = false
-    private var inFlightRows = 0
+    @exclusivity(unchecked) private var inFlightRows = 0
     /// Accounts (hashes) with rows in flight: the lane they are on and how many (several streams only).
-    private var accountLanes: [Int: (lane: Int, rows: Int)] = [:]
+    @exclusivity(unchecked) private var accountLanes = InFlightAccounts()
     /// The step of the rows in flight (several streams only).
-    private var currentStep: UInt32 = 0
-    private var nextLane = 0
+    @exclusivity(unchecked) private var currentStep: UInt32 = 0
+    @exclusivity(unchecked) private var nextLane = 0
     /// Lanes with reconnect attempts since the last answer.
     private var failingLanes = 0
 
@@ -110,7 +111,7 @@ final class StreamReplayer {
     private var progressTask: RepeatedTask?
     private var lastStatus = ""
     /// Rows handed to the streams in this run (for `maxRowsPerSecond`).
-    private var sentRows = 0
+    @exclusivity(unchecked) private var sentRows = 0
     private var isThrottleTimerArmed = false
 
     init(
@@ -317,8 +318,8 @@ final class StreamReplayer {
             guard inFlightRows == 0 else { return nil }
             currentStep = item.step
         }
-        let origin = accountLanes[item.originKey]?.lane
-        let destination = accountLanes[item.destinationKey]?.lane
+        let origin = accountLanes.lane(of: item.originKey)
+        let destination = accountLanes.lane(of: item.destinationKey)
         let chosen: Int
         switch (origin, destination) {
         case (let lane?, nil), (nil, let lane?):
@@ -329,9 +330,9 @@ final class StreamReplayer {
         case (nil, nil):
             chosen = pickLane()
         }
-        accountLanes[item.originKey, default: (chosen, 0)].rows += 1
+        accountLanes.add(item.originKey, lane: chosen)
         if item.destinationKey != item.originKey {
-            accountLanes[item.destinationKey, default: (chosen, 0)].rows += 1
+            accountLanes.add(item.destinationKey, lane: chosen)
         }
         return lanes[chosen]
     }
@@ -348,17 +349,8 @@ final class StreamReplayer {
 
     private func release(_ item: ReplayItem) {
         guard isMultiStream else { return }
-        releaseAccount(item.originKey)
-        if item.destinationKey != item.originKey { releaseAccount(item.destinationKey) }
-    }
-
-    private func releaseAccount(_ key: Int) {
-        guard let index = accountLanes.index(forKey: key) else { return }
-        if accountLanes.values[index].rows <= 1 {
-            accountLanes.remove(at: index)
-        } else {
-            accountLanes.values[index].rows -= 1
-        }
+        accountLanes.release(item.originKey)
+        if item.destinationKey != item.originKey { accountLanes.release(item.destinationKey) }
     }
 
     private func armThrottleTimer(after seconds: Double) {

@@ -60,15 +60,17 @@ extension Transaction {
         if length > limit {
             throw ValidationError(field: field, rule: "is \(length) characters long, limit is \(limit)")
         }
-        var offset = 0
-        for byte in value.utf8 {
-            if byte < 0x21 || byte > 0x7E {
-                throw ValidationError(
-                    field: field,
-                    rule: "contains a non-printable or non-ASCII character at offset \(offset)"
-                )
-            }
-            offset += 1
+        // One pass over the bytes in place (every native String has them contiguous); `&-` folds both bounds
+        // into one unsigned comparison.
+        let isBad = { (byte: UInt8) in byte &- 0x21 > 0x7E - 0x21 }
+        let offset =
+            value.utf8.withContiguousStorageIfAvailable { $0.firstIndex(where: isBad) }
+            ?? value.utf8.firstIndex(where: isBad).map { value.utf8.distance(from: value.utf8.startIndex, to: $0) }
+        if let offset {
+            throw ValidationError(
+                field: field,
+                rule: "contains a non-printable or non-ASCII character at offset \(offset)"
+            )
         }
     }
 
