@@ -25,9 +25,11 @@ enum CSVRowParser {
         }
         // Start offsets of the 11 fields (the 12th entry is the end, plus one for a virtual comma).
         var starts: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var fieldCount = 1
+        // The field counter lives inside the closure: a captured `var` would be boxed, with a runtime
+        // exclusivity check on every byte.
         let ok = withUnsafeMutableBytes(of: &starts) { raw -> Bool in
             let offsets = raw.bindMemory(to: Int.self)
+            var fieldCount = 1
             for index in 0..<line.count {
                 let byte = line[index]
                 if byte >= 0x80 { return false }

@@ -6,9 +6,15 @@
 /// SipHash on each of its four to eight lookups. Two accounts whose hashes are equal, or differ only where
 /// 0 is mapped to 1, share an entry: they are kept on one lane, which is stricter, never wrong.
 public struct InFlightAccounts: Sendable {
-    private var keys: [UInt64]
-    private var lanes: [Int32]
-    private var rows: [Int32]
+    /// One slot: 16 bytes, so a probe touches one cache line. `key == 0` is an empty slot.
+    private struct Entry {
+        var key: UInt64
+        var lane: Int32
+        var rows: Int32
+        static let empty = Entry(key: 0, lane: 0, rows: 0)
+    }
+
+    private var entries: [Entry]
     private var mask: Int
     private var shift: UInt64
     /// Accounts held.
@@ -18,9 +24,7 @@ public struct InFlightAccounts: Sendable {
     public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        keys = Array(repeating: 0, count: size)
-        lanes = Array(repeating: 0, count: size)
-        rows = Array(repeating: 0, count: size)
+        entries = Array(repeating: .empty, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
@@ -41,7 +45,7 @@ public struct InFlightAccounts: Sendable {
     private func slot(of key: UInt64) -> (index: Int, found: Bool) {
         var index = home(key)
         while true {
-            let current = keys[index]
+            let current = entries[index].key
             if current == key { return (index, true) }
             if current == 0 { return (index, false) }
             index = (index + 1) & mask
@@ -51,7 +55,7 @@ public struct InFlightAccounts: Sendable {
     /// The lane the account's rows in flight are on, if any.
     public func lane(of key: Int) -> Int? {
         let (index, found) = slot(of: Self.stored(key))
-        return found ? Int(lanes[index]) : nil
+        return found ? Int(entries[index].lane) : nil
     }
 
     /// Records one more row of the account in flight; the lane is set when the account was not in flight
@@ -60,16 +64,14 @@ public struct InFlightAccounts: Sendable {
         let stored = Self.stored(key)
         var (index, found) = slot(of: stored)
         if found {
-            rows[index] += 1
+            entries[index].rows += 1
             return
         }
-        if (count + 1) * 2 > keys.count {
+        if (count + 1) * 2 > entries.count {
             grow()
             index = slot(of: stored).index
         }
-        keys[index] = stored
-        lanes[index] = Int32(lane)
-        rows[index] = 1
+        entries[index] = Entry(key: stored, lane: Int32(lane), rows: 1)
         count += 1
     }
 
@@ -78,8 +80,8 @@ public struct InFlightAccounts: Sendable {
     public mutating func release(_ key: Int) {
         let (index, found) = slot(of: Self.stored(key))
         guard found else { return }
-        if rows[index] > 1 {
-            rows[index] -= 1
+        if entries[index].rows > 1 {
+            entries[index].rows -= 1
             return
         }
         remove(at: index)
@@ -91,35 +93,28 @@ public struct InFlightAccounts: Sendable {
     private mutating func remove(at removed: Int) {
         var hole = removed
         var index = (removed + 1) & mask
-        while keys[index] != 0 {
-            let wanted = home(keys[index])
+        while entries[index].key != 0 {
+            let wanted = home(entries[index].key)
             // The entry may move into the hole when its home is not in (hole, index] cyclically.
             let distanceToEntry = (index - wanted) & mask
             let distanceToHole = (index - hole) & mask
             if distanceToEntry >= distanceToHole {
-                keys[hole] = keys[index]
-                lanes[hole] = lanes[index]
-                rows[hole] = rows[index]
+                entries[hole] = entries[index]
                 hole = index
             }
             index = (index + 1) & mask
         }
-        keys[hole] = 0
+        entries[hole] = .empty
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldLanes = lanes, oldRows = rows
-        let size = keys.count * 2
-        keys = Array(repeating: 0, count: size)
-        lanes = Array(repeating: 0, count: size)
-        rows = Array(repeating: 0, count: size)
+        let old = entries
+        let size = entries.count * 2
+        entries = Array(repeating: .empty, count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
-        for (position, key) in oldKeys.enumerated() where key != 0 {
-            let index = slot(of: key).index
-            keys[index] = key
-            lanes[index] = oldLanes[position]
-            rows[index] = oldRows[position]
+        for entry in old where entry.key != 0 {
+            entries[slot(of: entry.key).index] = entry
         }
     }
 }
