@@ -1,19 +1,20 @@
-/// Values by HTTP/2 stream id, for the streams one client connection has open.
+/// Values by HTTP/2 stream id, for the streams one connection has open (server: `H2Session`; client:
+/// `FraudClient`'s connection handler).
 ///
 /// Open addressing with linear probing on `id >> 1`: client stream ids are odd and grow by 2, so calls open at
 /// the same time sit in neighbouring slots, and a lookup is a shift, a mask and a compare instead of a
 /// `Dictionary`'s SipHash. Removal shifts the following entries back (no tombstones), so the table never needs
 /// rebuilding while the number of open streams stays put.
-struct StreamTable<Value> {
+package struct StreamTable<Value> {
     /// 0 = empty (stream id 0 is the connection, never a call).
     private var keys: [Int32]
     private var values: [Value?]
     private var mask: Int
     /// Number of entries.
-    private(set) var count = 0
+    package private(set) var count = 0
 
     /// - Parameter capacity: Expected open streams (rounded up to a power of two, kept at most half full).
-    init(capacity: Int = 64) {
+    package init(capacity: Int = 64) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         keys = Array(repeating: 0, count: size)
@@ -21,7 +22,7 @@ struct StreamTable<Value> {
         mask = size - 1
     }
 
-    var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     private func home(_ key: Int32) -> Int { Int(truncatingIfNeeded: key >> 1) & mask }
 
@@ -36,16 +37,16 @@ struct StreamTable<Value> {
     }
 
     /// The value for `key`, or `nil`.
-    subscript(key: Int32) -> Value? {
+    package subscript(key: Int32) -> Value? {
         guard let index = position(of: key) else { return nil }
         return values[index]
     }
 
     /// Whether `key` is present.
-    func contains(_ key: Int32) -> Bool { position(of: key) != nil }
+    package func contains(_ key: Int32) -> Bool { position(of: key) != nil }
 
     /// Adds or replaces the value for `key` (a positive stream id).
-    mutating func insert(_ value: Value, for key: Int32) {
+    package mutating func insert(_ value: Value, for key: Int32) {
         precondition(key > 0, "stream ids are positive")
         if (count + 1) * 2 > keys.count { grow() }
         var index = home(key)
@@ -59,7 +60,7 @@ struct StreamTable<Value> {
 
     /// Removes and returns the value for `key`.
     @discardableResult
-    mutating func removeValue(for key: Int32) -> Value? {
+    package mutating func removeValue(for key: Int32) -> Value? {
         guard var hole = position(of: key) else { return nil }
         let removed = values[hole]
         // Backward-shift deletion: move up every following entry whose home is not between the hole and it.
@@ -82,7 +83,7 @@ struct StreamTable<Value> {
     }
 
     /// Every entry, in ascending key order.
-    func sortedEntries() -> [(key: Int32, value: Value)] {
+    package func sortedEntries() -> [(key: Int32, value: Value)] {
         var entries: [(key: Int32, value: Value)] = []
         entries.reserveCapacity(count)
         for index in keys.indices where keys[index] != 0 {
@@ -92,7 +93,7 @@ struct StreamTable<Value> {
     }
 
     /// Removes everything, keeping the storage.
-    mutating func removeAll() {
+    package mutating func removeAll() {
         for index in keys.indices where keys[index] != 0 {
             keys[index] = 0
             values[index] = nil

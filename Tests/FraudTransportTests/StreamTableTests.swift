@@ -1,6 +1,6 @@
 import Testing
 
-@testable import FraudClient
+@testable import FraudTransport
 
 @Suite("Stream table (calls by stream id)")
 struct StreamTableTests {
