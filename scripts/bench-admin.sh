@@ -73,7 +73,7 @@ fi
 psql_ -c "CREATE SCHEMA IF NOT EXISTS $SCHEMA"
 separator='?'; [[ "$POSTGRES_URL" == *\?* ]] && separator='&'
 SCHEMA_URL="$POSTGRES_URL${separator}options=-csearch_path%3D$SCHEMA"
-JOURNAL_DIR=$OUT/journal
+JOURNAL_DIR=${JOURNAL_DIR:-$OUT/journal}
 rm -rf "$JOURNAL_DIR"
 SERVER_LOG=$OUT/fraud-server.log
 "$BIN/fraud-server" --auth off --host 127.0.0.1 --port "$PORT" --admin-port "$ADMIN_PORT" --log-level notice \

@@ -37,7 +37,6 @@ enum LiveCounters {
             for index in buckets.indices { buckets[index] += histogram.buckets[index].value }
         }
         let bounds = ServerMetrics.latencyBucketBounds.map { PrometheusExposition.seconds($0) }
-        let stats = context.decisionLog?.stats
         return JSONText.object([
             ("time_ms", "\(millis)"),
             ("decisions", JSONText.object(decisions)),
@@ -49,7 +48,7 @@ enum LiveCounters {
                     "bounds_s": JSONText.array(bounds), "buckets": JSONText.array(buckets.map { "\($0)" }),
                 ])
             ),
-            ("journal_backlog", "\(stats?.backlog ?? 0)"),
+            ("journal_backlog", "\(context.decisionLog?.backlog ?? 0)"),
             ("velocity_accounts", "\(context.engine.accountCount)"),
             ("model_version", JSONText.string(context.engine.modelVersion)),
         ])

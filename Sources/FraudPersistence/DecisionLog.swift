@@ -153,7 +153,16 @@ public final class DecisionLog: Sendable {
         journal.whenDurable(sequence, body)
     }
 
-    /// A snapshot of the counters.
+    /// Decisions appended and not yet committed to PostgreSQL, read from two atomics without the journal's
+    /// lock (which every scoring call takes): for pollers on low-priority threads, e.g. the dashboard's
+    /// `/api/v1/live`, so that a poller preempted at the wrong moment never holds up scoring.
+    public var backlog: UInt64 {
+        let appended = journal.appendedSequence.load(ordering: .acquiring)
+        let committed = journal.committedSequence.load(ordering: .acquiring)
+        return appended &- min(committed, appended)
+    }
+
+    /// A snapshot of the counters (takes the journal's lock briefly).
     public var stats: PersistenceStats {
         let committed = journal.committedSequence.load(ordering: .relaxed)
         return journal.state.withLock { state in

@@ -51,6 +51,7 @@ struct JournalTests {
             #expect(log.hasCapacity)  // journal only: the cap does not apply
             #expect(log.stats.appended == 1000)
             #expect(log.stats.backlog == 1000)
+            #expect(log.backlog == 1000)  // the lock-free reading agrees
             await log.shutdown()
             #expect(throws: PersistenceError.self) { try log.append(records[0]) }
         }

@@ -125,6 +125,7 @@ struct PostgresTests {
             #expect(await waitCommitted(log))
             let stats = log.stats
             #expect(stats.backlog == 0)
+            #expect(log.backlog == 0)
             #expect(stats.committed == 3001)
             #expect(stats.lastBatchSize > 0)
             let stored = try TestPostgres.decisions(url)
