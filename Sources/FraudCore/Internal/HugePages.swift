@@ -52,12 +52,14 @@ final class PrefetchHint: Sendable {
     private let base = Atomic<UInt>(0)
     private let mask = Atomic<UInt>(0)
 
-    /// Records the index's current buckets (call under the owner's lock after it may have grown).
+    /// Records the index's current buckets (call under the owner's lock after it may have grown). Stores only
+    /// what changed (the index grows rarely): an unconditional store on every call would take the line away
+    /// from every other core that reads the hint, a cross-core miss on their next prefetch.
     @inline(__always)
     func publish(_ index: SlotIndex) {
         let (base, mask) = index.prefetchHint
-        self.base.store(base, ordering: .relaxed)
-        self.mask.store(mask, ordering: .relaxed)
+        if self.base.load(ordering: .relaxed) != base { self.base.store(base, ordering: .relaxed) }
+        if self.mask.load(ordering: .relaxed) != mask { self.mask.store(mask, ordering: .relaxed) }
     }
 
     /// Prefetches the home bucket of `hash`, if an index was published.
