@@ -9,30 +9,32 @@ extension ScoreRequest {
     /// - Throws: `WireError.Code.undecodable` when protobuf-c cannot parse the bytes.
     public static func decode(protobuf bytes: UnsafeRawBufferPointer) throws(WireError) -> ScoreRequest {
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        guard let message = fraud__v1__score_request__unpack(nil, bytes.count, base) else {
-            throw WireError(
-                code: .undecodable,
-                message: "request is not a valid fraud.v1.ScoreRequest protobuf (\(bytes.count) bytes)"
-            )
+        return try UnpackArena.with { allocator throws(WireError) in
+            guard let message = fraud__v1__score_request__unpack(allocator, bytes.count, base) else {
+                throw WireError(
+                    code: .undecodable,
+                    message: "request is not a valid fraud.v1.ScoreRequest protobuf (\(bytes.count) bytes)"
+                )
+            }
+            defer { fraud__v1__score_request__free_unpacked(message, allocator) }
+            let request = message.pointee
+            var transaction: RawTransaction?
+            if let t = request.transaction?.pointee {
+                transaction = RawTransaction(
+                    transactionID: String(cString: t.transaction_id),
+                    step: t.step,
+                    typeRawValue: Int32(t.type.rawValue),
+                    amountCents: t.amount_cents,
+                    originAccount: String(cString: t.origin_account),
+                    originBalanceBeforeCents: t.origin_balance_before_cents,
+                    originBalanceAfterCents: t.origin_balance_after_cents,
+                    destinationAccount: String(cString: t.destination_account),
+                    destinationBalanceBeforeCents: t.destination_balance_before_cents,
+                    destinationBalanceAfterCents: t.destination_balance_after_cents
+                )
+            }
+            return ScoreRequest(transaction: transaction, labelRawValue: Int32(request.label.rawValue))
         }
-        defer { fraud__v1__score_request__free_unpacked(message, nil) }
-        let request = message.pointee
-        var transaction: RawTransaction?
-        if let t = request.transaction?.pointee {
-            transaction = RawTransaction(
-                transactionID: String(cString: t.transaction_id),
-                step: t.step,
-                typeRawValue: Int32(t.type.rawValue),
-                amountCents: t.amount_cents,
-                originAccount: String(cString: t.origin_account),
-                originBalanceBeforeCents: t.origin_balance_before_cents,
-                originBalanceAfterCents: t.origin_balance_after_cents,
-                destinationAccount: String(cString: t.destination_account),
-                destinationBalanceBeforeCents: t.destination_balance_before_cents,
-                destinationBalanceAfterCents: t.destination_balance_after_cents
-            )
-        }
-        return ScoreRequest(transaction: transaction, labelRawValue: Int32(request.label.rawValue))
     }
 
     /// Encodes this request as protobuf and appends it to `buffer` behind a 5-byte gRPC prefix.

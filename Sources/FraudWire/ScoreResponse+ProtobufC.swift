@@ -39,6 +39,11 @@ extension ScoreResponse {
                     message.server_time_us = serverTimeMicros
                     message.replayed = replayed ? 1 : 0
                     let size = fraud__v1__score_response__get_packed_size(&message)
+                    // One growth at most (an empty per-call buffer would otherwise grow for the prefix and
+                    // again for the body), geometric so that a buffer collecting many answers stays linear.
+                    if buffer.capacity - buffer.count < 5 + size {
+                        buffer.reserveCapacity(max(buffer.count + 5 + size, buffer.capacity * 2))
+                    }
                     appendMessagePrefix(length: size, to: &buffer)
                     let start = buffer.count
                     buffer.append(contentsOf: repeatElement(0, count: size))

@@ -35,6 +35,31 @@ struct CodecTests {
         #expect(decoded == request)
     }
 
+    @Test("requests larger than the unpack arena decode the same (its overflow goes to malloc)", arguments: [10, 700, 5000])
+    func requestBeyondTheArena(idLength: Int) throws {
+        let request = ScoreRequest(
+            transaction: RawTransaction(
+                transactionID: String(repeating: "t", count: idLength),
+                step: 1,
+                typeRawValue: 4,
+                amountCents: 1,
+                originAccount: String(repeating: "o", count: idLength),
+                originBalanceBeforeCents: 1,
+                originBalanceAfterCents: 0,
+                destinationAccount: String(repeating: "d", count: idLength),
+                destinationBalanceBeforeCents: 0,
+                destinationBalanceAfterCents: 1
+            ),
+            labelRawValue: 0
+        )
+        var framed: [UInt8] = []
+        request.appendFramed(to: &framed)
+        for _ in 0..<3 {  // the same stack space again: nothing left over from the previous call
+            let decoded = try unframe(framed).withUnsafeBytes { try ScoreRequest.decode(protobuf: $0) }
+            #expect(decoded == request)
+        }
+    }
+
     @Test("a request without a transaction decodes with transaction == nil")
     func missingTransaction() throws {
         var framed: [UInt8] = []
