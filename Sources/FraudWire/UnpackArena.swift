@@ -16,8 +16,9 @@ enum UnpackArena {
         var capacity: Int
     }
 
-    /// Bytes on the stack: decoded messages take about twice their wire size, and requests are ~150 bytes.
-    static let stackBytes = 2048
+    /// Bytes on the stack: a decoded request takes about twice its wire size (~150 bytes for PaySim ids).
+    /// `withUnsafeTemporaryAllocation` puts at most 1 KiB on the stack; above that it calls `posix_memalign`.
+    static let stackBytes = 1024
 
     /// Runs `body` with an allocator whose memory lives until `body` returns; the message it unpacks must be
     /// freed (with the same allocator) inside `body`.

@@ -35,7 +35,7 @@ struct CodecTests {
         #expect(decoded == request)
     }
 
-    @Test("requests larger than the unpack arena decode the same (its overflow goes to malloc)", arguments: [10, 700, 5000])
+    @Test("requests larger than the 1 KiB unpack arena decode the same (its overflow goes to malloc)", arguments: [10, 700, 5000])
     func requestBeyondTheArena(idLength: Int) throws {
         let request = ScoreRequest(
             transaction: RawTransaction(
