@@ -49,7 +49,8 @@ public struct PersistenceConfiguration: Sendable {
     /// ends: ``burstQuietPeriod`` without appends, a backlog over three quarters of ``backlogCap``, or
     /// ``maxYield``.
     public var writerPriority: WriterPriority
-    /// Longest stretch of uninterrupted appends during which the writer's backend stays lowered.
+    /// Longest stretch of uninterrupted appends during which the writer steps aside (backend lowered, or
+    /// PostgreSQL work deferred).
     public var maxYield: Duration
     /// How long appends must pause before a burst counts as over (the writer stops stepping aside).
     public var burstQuietPeriod: Duration
