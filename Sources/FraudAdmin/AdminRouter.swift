@@ -97,6 +97,7 @@ struct AdminRouter: Sendable {
                         "committed": "\(stats.committed)", "queued_in_memory": "\(stats.queuedInMemory)",
                         "quarantined_files": "\(stats.quarantinedFiles.count)",
                         "commit_lag_ms": "\(stats.commitLagMillis)",
+                        "writer_deferring": stats.isWriterDeferring ? "true" : "false",
                     ])
                 )
             )

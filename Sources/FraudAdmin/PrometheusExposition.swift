@@ -87,6 +87,8 @@ enum PrometheusExposition {
             let stats = log.stats
             gauge(&out, "fraud_journal_backlog", "Decisions journaled but not yet committed to PostgreSQL.", "\(stats.backlog)")
             gauge(&out, "fraud_journal_queued", "Decisions in the writer's in-memory queue.", "\(stats.queuedInMemory)")
+            gauge(&out, "fraud_postgres_writer_deferring", "1 while the writer holds back PostgreSQL work for a burst (--writer-priority defer).",
+                  stats.isWriterDeferring ? "1" : "0")
             counter(&out, "fraud_journal_appended", "Decisions journaled by this process.", "\(stats.appended)")
             counter(&out, "fraud_postgres_committed", "Rows committed to PostgreSQL by this process.", "\(stats.committed)")
             counter(&out, "fraud_postgres_rejected_rows", "Rows PostgreSQL refused (kept in rejected.log).", "\(stats.rejectedRows)")

@@ -179,7 +179,8 @@ public final class DecisionLog: Sendable {
                 isPostgresReachable: state.isPostgresReachable,
                 quarantinedFiles: state.quarantined,
                 rejectedRows: state.rejectedRows,
-                queuedInMemory: state.queue.count
+                queuedInMemory: state.queue.count,
+                isWriterDeferring: state.isWriterDeferring
             )
         }
     }

@@ -39,16 +39,21 @@ public struct PersistenceConfiguration: Sendable {
     public var connectTimeout: Duration
     /// How rows reach PostgreSQL. The default is the faster one on the benchmark (see ``InsertMethod``).
     public var insertMethod: InsertMethod
-    /// OS priority of the PostgreSQL backend serving the writer while the server is appending decisions
-    /// (`--writer-priority`), when that backend is a process of this machine that may be changed (loopback
-    /// or socket connection, same OS user or root); the writer thread runs at ``BackgroundPriority/low``
-    /// unless this is `.normal`. With `.idle` (the default) a burst that saturates the cores is scored first
-    /// and committed on free cores: the journal holds the decisions meanwhile (durability is unchanged; only
-    /// the commit lag grows). See ``WriterYield`` for when the backend gets its normal priority back: half a
-    /// second without appends, a backlog over three quarters of ``backlogCap``, or ``maxYield``.
-    public var writerPriority: BackgroundPriority
-    /// Longest stretch of uninterrupted appends during which the writer's backend stays lowered.
+    /// How the PostgreSQL writer steps aside while the server is appending decisions (`--writer-priority`).
+    /// `.idle` (the default) and `.low` lower the OS priority of the PostgreSQL backend serving the writer,
+    /// when that backend is a process of this machine that may be changed (loopback or socket connection,
+    /// same OS user or root); `.deferred` sends nothing to PostgreSQL until the burst is over. With either, a
+    /// burst that saturates the cores is scored first and committed afterwards or on free cores: the journal
+    /// holds the decisions meanwhile (durability is unchanged; only the commit lag grows). The writer thread
+    /// runs at ``BackgroundPriority/low`` unless this is `.normal`. See ``WriterYield`` for when a burst
+    /// ends: ``burstQuietPeriod`` without appends, a backlog over three quarters of ``backlogCap``, or
+    /// ``maxYield``.
+    public var writerPriority: WriterPriority
+    /// Longest stretch of uninterrupted appends during which the writer steps aside (backend lowered, or
+    /// PostgreSQL work deferred).
     public var maxYield: Duration
+    /// How long appends must pause before a burst counts as over (the writer stops stepping aside).
+    public var burstQuietPeriod: Duration
 
     /// How a batch is written.
     public enum InsertMethod: String, Sendable, Hashable, CaseIterable {
@@ -74,8 +79,9 @@ public struct PersistenceConfiguration: Sendable {
         shutdownTimeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(5),
         insertMethod: InsertMethod = .copy,
-        writerPriority: BackgroundPriority = .idle,
-        maxYield: Duration = .seconds(120)
+        writerPriority: WriterPriority = .idle,
+        maxYield: Duration = .seconds(120),
+        burstQuietPeriod: Duration = .milliseconds(500)
     ) {
         self.journalDirectory = journalDirectory
         self.postgresURL = postgresURL
@@ -90,6 +96,7 @@ public struct PersistenceConfiguration: Sendable {
         self.insertMethod = insertMethod
         self.writerPriority = writerPriority
         self.maxYield = maxYield
+        self.burstQuietPeriod = burstQuietPeriod
     }
 
     /// Checks ranges.

@@ -29,4 +29,7 @@ public struct PersistenceStats: Sendable, Hashable {
     public var rejectedRows: UInt64
     /// Records waiting in the writer's in-memory queue.
     public var queuedInMemory: Int
+    /// Whether the writer is holding back its PostgreSQL work for a burst (`--writer-priority defer`): the
+    /// backlog grows until the burst ends, then the writer catches up.
+    public var isWriterDeferring: Bool
 }

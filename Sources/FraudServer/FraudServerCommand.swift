@@ -63,8 +63,8 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL libpq URL for decisions (default: $FRAUD_POSTGRES_URL; none = journal only).")
     var postgresURL: String?
 
-    @Option(help: "OS priority of the PostgreSQL backend that stores decisions (when local and permitted) while the backlog is under 3/4 of --backlog-cap; the writer thread runs at nice 10 unless normal: idle (Linux SCHED_IDLE: a burst is scored first, the journal holds the decisions, PostgreSQL catches up on free cores), low (nice 10) or normal.")
-    var writerPriority: BackgroundPriority = .idle
+    @Option(help: "How the PostgreSQL writer steps aside while decisions are being appended (until a 0.5 s pause, 3/4 of --backlog-cap or 120 s): idle (its local backend at Linux SCHED_IDLE: a burst is scored first, PostgreSQL commits on free cores), low (backend at nice 10), normal (no change) or defer (nothing is sent to PostgreSQL until the burst is over; the journal holds the decisions). The writer thread runs at nice 10 unless normal.")
+    var writerPriority: WriterPriority = .idle
 
     @Option(help: "Directory of the local decision journal.")
     var journalDir = "var/journal"
@@ -440,3 +440,5 @@ enum AuthMode: String, ExpressibleByArgument, Sendable {
 }
 
 extension BackgroundPriority: ExpressibleByArgument {}
+
+extension WriterPriority: ExpressibleByArgument {}

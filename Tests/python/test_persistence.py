@@ -300,6 +300,26 @@ def test_sigkill_under_load_then_restart_loses_nothing(pg, tmp_path, monkeypatch
 
 
 @pytest.mark.slow
+def test_sigkill_while_the_writer_defers_loses_nothing(pg, tmp_path, monkeypatch):
+    """--writer-priority defer: a burst killed with kill -9 before PostgreSQL got it is replayed from the journal."""
+    journal = tmp_path / "journal"
+    server = start_server(tmp_path, "defer-1", postgres_url=pg.url, journal=journal,
+                          extra=("--writer-priority", "defer"), monkeypatch=monkeypatch)
+    load = Load(server.target, "defer").start()
+    time.sleep(3)
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    answered = load.stop()
+    assert len(answered) > 100, f"only {len(answered)} answers before the kill"
+    restarted = start_server(tmp_path, "defer-2", postgres_url=pg.url, journal=journal, monkeypatch=monkeypatch)
+    try:
+        assert_exactly_once(pg, answered)
+    finally:
+        restarted.stop()
+        server.kill()
+
+
+@pytest.mark.slow
 def test_sigkill_with_fsync_durability_loses_nothing(pg, tmp_path, monkeypatch):
     journal = tmp_path / "journal"
     server = start_server(tmp_path, "fsync-1", postgres_url=pg.url, journal=journal, durability="fsync",

@@ -60,6 +60,11 @@ final class Journal: Sendable {
         var commitLagMillis = 0.0
         var rejectedRows: UInt64 = 0
         var quarantined: [String] = []
+        /// Set by ``WriterYield`` (`--writer-priority defer`) during a burst: the writer sends nothing to
+        /// PostgreSQL until it is cleared (with a ``statusChanged`` broadcast) or the phase changes.
+        var defersWrites = false
+        /// Set by the writer while it actually sleeps for ``defersWrites`` (no batch in flight).
+        var isWriterDeferring = false
     }
 
     let directory: String

@@ -44,7 +44,7 @@ final class DecisionWriter {
     private var lastFailureLog: MonotonicTime?
     private var failuresSinceLog = 0
     /// See ``PersistenceConfiguration/writerPriority``.
-    private let priority: BackgroundPriority
+    private let priority: WriterPriority
     /// The current connection's backend, when it is a local process whose priority we may lower.
     private var backendPID: pid_t?
 
@@ -97,6 +97,7 @@ final class DecisionWriter {
                 continue
             }
             if batch == nil {
+                waitOutDeferral()
                 batch = nextBatch()
                 if batch == nil {
                     if isStopping && journal.state.withLock({ $0.lastSequence < next }) { return }
@@ -109,9 +110,36 @@ final class DecisionWriter {
 
     // MARK: - Priority
 
+    /// `--writer-priority defer`: while ``WriterYield`` defers PostgreSQL work (a burst), sleeps without
+    /// touching PostgreSQL or the queued records (the appends' wake-ups go to ``Journal/writerWake``, which
+    /// nobody waits on meanwhile, so they cost nothing). Returns at once when there is no deferral, and as
+    /// soon as it is lifted or the phase changes.
+    private func waitOutDeferral() {
+        guard priority == .deferred else { return }
+        let isDeferring = journal.state.withLock { state -> Bool in
+            guard state.defersWrites && state.phase == .running else { return false }
+            state.isWriterDeferring = true
+            return true
+        }
+        guard isDeferring else { return }
+        var isLifted = false
+        while !isLifted {
+            // A timed wait only as a safety net: lifting the deferral and phase changes broadcast.
+            isLifted = journal.state.wait(
+                on: journal.statusChanged,
+                until: MonotonicTime.now() + .seconds(1),
+                for: { !$0.defersWrites || $0.phase != .running },
+                then: { state, isLifted in
+                    if isLifted { state.isWriterDeferring = false }
+                    return isLifted
+                }
+            )
+        }
+    }
+
     /// Publishes a new connection's backend for ``WriterYield`` when it is a local process.
     private func adoptBackend(of connection: PGConnection) {
-        guard priority != .normal else { return }
+        guard priority.backendPriority != nil else { return }
         let pid = BackendPriorityControl.localBackend(of: connection)
         backendPID = pid
         journal.writerBackendPID.store(pid ?? 0, ordering: .relaxed)

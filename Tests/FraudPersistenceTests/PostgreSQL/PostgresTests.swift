@@ -356,4 +356,58 @@ struct PostgresTests {
             await log.shutdown()
         }
     }
+
+    @Test(
+        "With --writer-priority defer nothing more is committed during a burst while the backlog grows; afterwards every decision arrives exactly once"
+    )
+    func writerDefersDuringBurst() async throws {
+        try await withSchema { url, directory in
+            // A queue of 100 records: most of the burst is read back from the segment files afterwards.
+            var configuration = PersistenceConfiguration.testing(
+                directory: directory.path,
+                postgresURL: url,
+                memoryQueueCapacity: 100
+            )
+            configuration.writerPriority = .deferred
+            // Long enough that a test thread descheduled for a moment does not end the burst early.
+            configuration.burstQuietPeriod = .seconds(3)
+            let log = try DecisionLog(configuration: configuration)
+            var records: [DecisionRecord] = []
+            func appendSome() throws {
+                let batch = Records.series("defer-\(records.count)", count: 20)
+                for record in batch { try log.append(record) }
+                records += batch
+            }
+            // Appends flowing: WriterYield (100 ms ticks) starts the deferral, the writer acknowledges it.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !log.stats.isWriterDeferring && ContinuousClock.now < deadline {
+                try appendSome()
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try #require(log.stats.isWriterDeferring, "the writer never deferred while decisions were appended")
+            let before = log.stats
+            let rowsBefore = try TestPostgres.counts(url).rows
+            #expect(UInt64(rowsBefore) == before.committed)
+            for _ in 0..<50 {
+                try appendSome()
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let during = log.stats
+            #expect(during.isWriterDeferring)
+            #expect(during.committedSequence == before.committedSequence)
+            #expect(during.committed == before.committed)
+            #expect(try TestPostgres.counts(url).rows == rowsBefore)
+            // The backlog reported to health and metrics is the honest one: every record not in PostgreSQL.
+            #expect(during.backlog == during.appendedSequence - during.committedSequence)
+            #expect(during.backlog >= before.backlog + 50 * 20)
+            // Appends stopped: the deferral ends and the writer catches up, from memory and from disk.
+            #expect(await waitCommitted(log))
+            #expect(!log.stats.isWriterDeferring)
+            let counts = try TestPostgres.counts(url)
+            #expect(counts.rows == records.count)
+            #expect(counts.distinct == records.count)
+            #expect(Set(try TestPostgres.decisions(url)) == Set(records))
+            await log.shutdown()
+        }
+    }
 }
