@@ -75,6 +75,11 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "Decisions not yet in PostgreSQL before new calls are refused with UNAVAILABLE.")
     var backlogCap = 1_000_000
 
+    @Option(
+        help: "Longest a decision waits in the writer for more to fill a PostgreSQL batch, in milliseconds (each batch is one commit, i.e. one WAL flush)."
+    )
+    var commitIntervalMillis = 10
+
     @Option(help: "Steps of event time replayed into the engine at start-up (warm start); 0 disables.")
     var warmStartSteps: UInt32 = 24
 
@@ -121,6 +126,9 @@ struct FraudServerCommand: AsyncParsableCommand {
         guard loopSliceMicros == 0 || (100...100_000).contains(loopSliceMicros) else {
             throw ValidationError("--loop-slice-micros must be 0 (kernel default) or 100...100000, not \(loopSliceMicros)")
         }
+        guard (1...10_000).contains(commitIntervalMillis) else {
+            throw ValidationError("--commit-interval-millis must be 1...10000, not \(commitIntervalMillis)")
+        }
     }
 
     func run() async throws {
@@ -152,6 +160,7 @@ struct FraudServerCommand: AsyncParsableCommand {
         persistence.postgresURL = postgresURL ?? ProcessInfo.processInfo.environment["FRAUD_POSTGRES_URL"]
         persistence.durability = durability
         persistence.backlogCap = backlogCap
+        persistence.batchInterval = .milliseconds(commitIntervalMillis)
         persistence.writerPriority = writerPriority
         var persistenceLogger = logger
         persistenceLogger[metadataKey: "component"] = "persistence"

@@ -397,6 +397,11 @@ def test_analytics_steps_aside_for_scoring(admin):
     assert pids, "no analytics backend in pg_stat_activity"
     for pid in pids:
         assert sched_policy_and_nice(f"/proc/{pid}")[0] == 5, f"backend {pid} is not SCHED_IDLE"
+        # PostgreSQL puts each backend in a session of its own: with autogroup scheduling on, the session's
+        # weight is what counts against other processes, so the server lowers it too.
+        if os.path.exists(f"/proc/{pid}/autogroup") and os.getsid(pid) == pid:
+            with open(f"/proc/{pid}/autogroup") as f:
+                assert f.read().split()[-1] == "19", f"backend {pid}'s autogroup is not at nice 19"
     tasks = {}
     root = f"/proc/{admin.server.proc.pid}/task"
     for tid in os.listdir(root):

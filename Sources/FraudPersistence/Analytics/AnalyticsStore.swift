@@ -202,7 +202,7 @@ public final class AnalyticsStore: Sendable {
             logger.debug("analytics backend is not a local process; its priority is left alone")
             return
         }
-        if let error = priority.apply(to: pid) {
+        if let error = priority.applyToBackend(pid) {
             logger.notice(
                 "could not lower the priority of the analytics PostgreSQL backend",
                 metadata: ["pid": "\(pid)", "priority": "\(priority.rawValue)", "errno": "\(error)"]

@@ -33,6 +33,9 @@ enum BackendPriorityControl {
         if getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid)) != 0 {
             if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), 0) != 0 { return errno }
         }
+        if let nice = BackgroundPriority.autogroupNice(of: pid), nice != 0 {
+            BackgroundPriority.setAutogroupNice(0, of: pid)
+        }
         return nil
     }
 }

@@ -113,7 +113,7 @@ struct WriterYield {
     /// for good).
     private mutating func changeBackend(lower: Bool, to backendPriority: BackgroundPriority) -> Bool {
         if lower {
-            if let error = backendPriority.apply(to: pid) {
+            if let error = backendPriority.applyToBackend(pid) {
                 logger.notice(
                     "could not lower the priority of the decision writer's PostgreSQL backend; it keeps its own",
                     metadata: [LogKey.backendPID: "\(pid)", LogKey.error: "errno \(error)"]
