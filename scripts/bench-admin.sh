@@ -19,8 +19,12 @@
 #   RENICE_BACKEND=0                 1 = also renice (+10) the PostgreSQL backend serving the analytics
 #                                    connection (the server already runs it SCHED_IDLE when it may)
 #   SERVER_ARGS=""                   extra fraud-server flags, e.g. --analytics-priority normal
-#   CLIENT_SCHED=normal              idle = run the dashboard + analytics loop client under `chrt --idle 0`
-#                                    (stands in for an analyst's browser on another machine)
+#   CLIENT_SCHED=idle                the dashboard + analytics loop client (Python) runs under `chrt --idle 0`:
+#                                    it stands in for analysts' browsers on other machines, so it must not take
+#                                    the cores from fraud-loadgen and the server (it shares a session, hence an
+#                                    autogroup, with fraud-loadgen); normal = at the loadgen's priority. The
+#                                    server's side of the dashboard (admin loop, analytics thread, PostgreSQL
+#                                    queries) runs as it would in production either way.
 #   DIRECT_CALLS=3                   timed runs of the pre-rollup summary query (0 = skip; ~10 s each)
 #   BEFORE=0                         1 = a third run per round emulating the server before the rollups: the
 #                                    dashboard + loop, plus the pre-rollup summary query on 2 connections in a
@@ -51,7 +55,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --postgres-url) POSTGRES_URL=$2; shift 2 ;;
         --postgres-url=*) POSTGRES_URL=${1#*=}; shift ;;
-        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "bench-admin.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -164,7 +168,7 @@ fi
 # The dashboard's own polling (live 1 s; health, summary, fraud-alerts 2 s) plus a client that loops over the
 # analytics endpoints back to back.
 CLIENT_PREFIX=()
-[ "${CLIENT_SCHED:-normal}" = idle ] && CLIENT_PREFIX=(chrt --idle 0)
+[ "${CLIENT_SCHED:-idle}" = idle ] && CLIENT_PREFIX=(chrt --idle 0)
 dashboard() {
     "${CLIENT_PREFIX[@]}" "$PYTHON" - "$ADMIN" "$LOOP_PAUSE_MS" <<'EOF'
 import http.client, sys, threading, time
@@ -267,7 +271,8 @@ if direct.split():
           f"{len(d)} | {statistics.median(d):.0f} | | {max(d):.0f} | |")
 print()
 print(f"Score, fraud-loadgen open loop at {rate} req/s, {duration} s, {connections} connections; "
-      "rounds alternate without / with the dashboard + analytics loop:")
+      "rounds alternate without / with the dashboard + analytics loop "
+      f"(its client {'under SCHED_IDLE, standing in for browsers on other machines' if os.environ.get('CLIENT_SCHED', 'idle') == 'idle' else 'at normal priority'}):")
 print()
 print("| round | p99 ms without | p99 ms with | ratio | p50 without | p50 with | achieved without | achieved with | errors |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
