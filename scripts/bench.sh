@@ -295,7 +295,10 @@ try:
         pass
     goal = b["rows"] >= 6_000_000
     if goal:
-        print(f"Goal (6.3 M rows in under a minute): {'MET' if b['this_run']['seconds'] < 60 else 'NOT MET'}.")
+        mode = server_flags.split("--writer-priority", 1)[1].lstrip("=").split()[0] if "--writer-priority" in server_flags else "idle"
+        print(f"Goal (6.3 M rows in under a minute; writer priority {mode}): "
+              f"{'MET' if b['this_run']['seconds'] < 60 else 'NOT MET'}"
+              f"{'' if mode == 'defer' else ' (--writer-priority defer is the mode for bulk loads)'}.")
 except (OSError, ValueError, KeyError) as e:
     print(f"Backfill: no result ({e}); see {out}/backfill.log")
 EOF

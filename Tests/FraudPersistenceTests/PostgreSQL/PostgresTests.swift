@@ -349,8 +349,17 @@ struct PostgresTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(sawIdle, "backend \(pid) never ran at SCHED_IDLE while decisions were appended")
+            // PostgreSQL puts each backend in a session of its own: its autogroup is lowered with it (when
+            // autogroup scheduling exists here).
+            let hasAutogroup = BackgroundPriority.autogroupNice(of: pid) != nil && getsid(pid) == pid
+            if hasAutogroup && sawIdle {
+                #expect(BackgroundPriority.autogroupNice(of: pid) == 19)
+            }
             // Appends stopped: the backend gets its normal policy back and the writer catches up.
             #expect(await eventually(timeout: .seconds(10)) { sched_getscheduler(pid) == 0 })
+            if hasAutogroup {
+                #expect(BackgroundPriority.autogroupNice(of: pid) == 0)
+            }
             #expect(await waitCommitted(log))
             #expect(try TestPostgres.counts(url).rows == appended)
             await log.shutdown()
