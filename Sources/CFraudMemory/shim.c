@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,7 +40,13 @@ enum { CFraudMemory_hugePage = 2 << 20 };
 
 void *CFraudMemory_allocateZeroed(size_t bytes) {
     if (bytes < CFraudMemory_hugePage) {
-        return calloc(1, bytes == 0 ? 1 : bytes);
+        // Cache-line aligned, so that 64-byte elements never straddle two lines.
+        size_t rounded = (bytes + 63) & ~(size_t)63;
+        void *memory = aligned_alloc(64, rounded == 0 ? 64 : rounded);
+        if (memory != NULL) {
+            memset(memory, 0, rounded == 0 ? 64 : rounded);
+        }
+        return memory;
     }
     size_t rounded = (bytes + CFraudMemory_hugePage - 1) & ~((size_t)CFraudMemory_hugePage - 1);
     // Map one huge page more than needed and trim both ends, so that the block starts on a 2 MiB boundary.

@@ -10,6 +10,40 @@ struct VelocityStoreTests {
         VelocityStore(shardCount: 1, idleEvictionSteps: idle, maxAccounts: maxAccounts)
     }
 
+    @Test("An account slot is one cache line, and the slot array starts on one")
+    func slotIsOneCacheLine() {
+        #expect(MemoryLayout<AccountTable.Slot>.stride == 64)
+        let table = VelocityStoreTests.singleShard()
+        for index in 0..<100 {
+            _ = table.observe(account: "C\(1_000_000 + index)", counterparty: "M1", amountCents: 1, step: 1)
+        }
+        let base = table.shards[0].table.withLock { table in
+            table.slots.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        }
+        #expect(base != 0 && base % 64 == 0)
+    }
+
+    @Test("Two steps stay inline; a third spills, and the window still sums all three")
+    func secondBucketInline() {
+        let table = VelocityStoreTests.singleShard()
+        _ = table.observe(account: "C1", counterparty: "M1", amountCents: 100, step: 10)
+        _ = table.observe(account: "C1", counterparty: "M1", amountCents: 200, step: 11)
+        var (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        #expect(velocity.secondBucket.step == 11 && velocity.secondBucket.count == 1)
+        #expect(spill.buckets.count(velocity.extraBuckets) == 0)
+        _ = table.observe(account: "C1", counterparty: "M1", amountCents: 400, step: 12)
+        (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        #expect(spill.buckets.count(velocity.extraBuckets) == 1)
+        let snapshot = table.snapshot(account: "C1", step: 12)
+        #expect(snapshot.countLast24Steps == 3 && snapshot.amountLast24StepsCents == 700)
+        // Far later, the stale inline buckets are reused before the list grows.
+        _ = table.observe(account: "C1", counterparty: "M1", amountCents: 1, step: 40)
+        _ = table.observe(account: "C1", counterparty: "M1", amountCents: 2, step: 41)
+        (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        #expect(velocity.bucket.step == 40 && velocity.secondBucket.step == 41)
+        #expect(table.snapshot(account: "C1", step: 41).amountLast24StepsCents == 3)
+    }
+
     @Test("A new account is unseen, then counted from its second transaction")
     func firstAndSecond() {
         let store = VelocityStore()
@@ -117,7 +151,8 @@ struct VelocityStoreTests {
             _ = table.observe(account: "BUSY", counterparty: "C\(step % 50)", amountCents: 1, step: step)
         }
         let (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
-        #expect(1 + spill.buckets.count(velocity.extraBuckets) <= Int(VelocityStore.windowSteps))
+        #expect(velocity.secondBucket.count != 0)
+        #expect(2 + spill.buckets.count(velocity.extraBuckets) <= Int(VelocityStore.windowSteps))
         #expect(
             1 + spill.counterparties.count(velocity.extraCounterparties) <= VelocityStore.maxTrackedCounterparties
         )

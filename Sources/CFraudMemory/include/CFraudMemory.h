@@ -23,7 +23,7 @@ int CFraudMemory_adviseHugePages(void *start, size_t length, int collapse);
 
 /// `bytes` of zeroed memory. From 2 MiB up it is its own anonymous mapping, aligned to 2 MiB and advised to
 /// use transparent huge pages (its pages are faulted in only when touched); below that it comes from
-/// `calloc`. Returns NULL when out of memory. Free it with ``CFraudMemory_deallocate`` and the same size.
+/// `aligned_alloc`, aligned to a 64-byte cache line. Returns NULL when out of memory. Free it with ``CFraudMemory_deallocate`` and the same size.
 void *CFraudMemory_allocateZeroed(size_t bytes);
 
 /// Frees memory from ``CFraudMemory_allocateZeroed`` (`bytes` as given there).

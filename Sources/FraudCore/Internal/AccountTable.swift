@@ -17,7 +17,8 @@ struct AccountTable: Sendable {
     static let sweepBudget = 4
 
     private(set) var index = SlotIndex()
-    private(set) var slots: [Slot] = []
+    /// One 64-byte slot per account, each on its own cache line.
+    private(set) var slots = AlignedArray<Slot>()
     /// Names without a compact code: name → number (the low bits of its code).
     private var internedNumbers: [String: UInt32] = [:]
     /// Number → name, for releasing the name when its account goes; free numbers are reused.
@@ -113,7 +114,7 @@ struct AccountTable: Sendable {
         let code = code(for: key)
         guard let index = slot(of: code) else {
             let newSlot = slots.count
-            slots.appendHugePageAdvised(
+            slots.append(
                 Slot(
                     code: code,
                     velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)

@@ -38,6 +38,11 @@ struct AccountVelocity: Sendable {
 
     /// Inline bucket; always holds real data (an account is created by an event).
     var bucket: StepBucket
+    /// Second inline bucket, empty (count 0) until the account sees a second step. Logically the first
+    /// element of the spilled list: the list is ``bucket``, ``secondBucket``, then ``extraBuckets``, and
+    /// ``extraBuckets`` is empty while ``secondBucket`` is. Most accounts see at most two steps in the window,
+    /// so they never spill buckets (no arena block to allocate, no cache line of it to miss).
+    var secondBucket = StepBucket(step: 0, count: 0, sumCents: 0)
     /// Further buckets, in no particular order (a list in ``Spill/buckets``).
     var extraBuckets: UInt32 = 0
     /// Further counterparty marks, in no particular order (a list in ``Spill/counterparties``).
@@ -63,6 +68,7 @@ struct AccountVelocity: Sendable {
 
     /// Gives the spilled lists' blocks back to the arenas.
     mutating func release(_ spill: inout Spill) {
+        secondBucket = StepBucket(step: 0, count: 0, sumCents: 0)
         spill.buckets.release(&extraBuckets)
         spill.counterparties.release(&extraCounterparties)
     }
@@ -78,6 +84,9 @@ struct AccountVelocity: Sendable {
         let start = Self.windowStart(endingAt: step)
         var result = VelocitySnapshot(stepsSinceLastSeen: step >= lastSeenStep ? step - lastSeenStep : 0)
         Self.include(bucket, into: &result, windowStart: start, step: step)
+        if secondBucket.count != 0 {
+            Self.include(secondBucket, into: &result, windowStart: start, step: step)
+        }
         var block = extraBuckets
         while block != 0 {
             let (elements, next) = spill.buckets.block(block)
@@ -139,13 +148,21 @@ struct AccountVelocity: Sendable {
             bucket.add(amountCents)
             return
         }
+        let hasSecond = secondBucket.count != 0
+        if hasSecond, secondBucket.step == step {
+            secondBucket.add(amountCents)
+            return
+        }
         if let index = arena.firstIndex(extraBuckets, where: { $0.step == step }) {
             arena[extraBuckets, index].add(amountCents)
             return
         }
+        // The order of the list (bucket, secondBucket, extraBuckets) decides which stale bucket is reused.
         let fresh = StepBucket(step: step, count: 1, sumCents: amountCents)
         if bucket.step < windowStart {
             bucket = fresh
+        } else if !hasSecond || secondBucket.step < windowStart {
+            secondBucket = fresh
         } else if let index = arena.firstIndex(extraBuckets, where: { $0.step < windowStart }) {
             arena[extraBuckets, index] = fresh
         } else {
