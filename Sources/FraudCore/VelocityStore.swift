@@ -97,7 +97,7 @@ public final class VelocityStore: Sendable {
     @inline(__always)
     func prefetchIndex(hash: UInt64, code: UInt64) {
         guard code != 0 else { return }
-        shards[hash.shardIndex(count: shards.count)].indexHint.prefetchBucket(hash: AccountTable.indexHash(code))
+        shards[hash.shardIndex(count: shards.count)].indexHint.prefetchBucket(hash: AccountTable.indexHash(code), shift: AccountIndex.bucketShift)
     }
 
     /// Prefetch hint for a later observe of the account with this hash and compact code: the slot(s) its

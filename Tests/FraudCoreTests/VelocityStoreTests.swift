@@ -44,6 +44,32 @@ struct VelocityStoreTests {
         #expect(table.snapshot(account: "C1", step: 41).amountLast24StepsCents == 3)
     }
 
+    @Test("Two counterparties stay inline; the order of marks decides which stale one is reused")
+    func secondCounterpartyInline() {
+        let table = VelocityStoreTests.singleShard()
+        _ = table.observe(account: "C1", counterparty: "A", amountCents: 1, step: 10)
+        var velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        #expect(!velocity.hasSecondCounterparty)
+        _ = table.observe(account: "C1", counterparty: "B", amountCents: 1, step: 10)
+        _ = table.observe(account: "C1", counterparty: "A", amountCents: 1, step: 11)
+        velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        #expect(velocity.hasSecondCounterparty && velocity.extraCounterparties == 0)
+        #expect(table.snapshot(account: "C1", step: 11).distinctCounterpartiesLast24Steps == 2)
+        _ = table.observe(account: "C1", counterparty: "C", amountCents: 1, step: 12)
+        velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        #expect(velocity.extraCounterparties != 0)
+        #expect(table.snapshot(account: "C1", step: 12).distinctCounterpartiesLast24Steps == 3)
+        // Step 35, window [12, 35]: the inline A (11) is stale and is reused for D; B (10) stays, stale.
+        _ = table.observe(account: "C1", counterparty: "D", amountCents: 1, step: 35)
+        #expect(table.snapshot(account: "C1", step: 35).distinctCounterpartiesLast24Steps == 2)  // D, C
+        #expect(table.snapshot(account: "C1", step: 36).distinctCounterpartiesLast24Steps == 1)  // D
+        // B is still held (second inline mark): seeing it again refreshes it instead of taking a new mark.
+        _ = table.observe(account: "C1", counterparty: "B", amountCents: 1, step: 36)
+        velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        #expect(velocity.secondCounterparty.step == 36)
+        #expect(table.snapshot(account: "C1", step: 36).distinctCounterpartiesLast24Steps == 2)  // D, B
+    }
+
     @Test("A new account is unseen, then counted from its second transaction")
     func firstAndSecond() {
         let store = VelocityStore()
@@ -151,10 +177,10 @@ struct VelocityStoreTests {
             _ = table.observe(account: "BUSY", counterparty: "C\(step % 50)", amountCents: 1, step: step)
         }
         let (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
-        #expect(velocity.secondBucket.count != 0)
+        #expect(velocity.secondBucket.count != 0 && velocity.hasSecondCounterparty)
         #expect(2 + spill.buckets.count(velocity.extraBuckets) <= Int(VelocityStore.windowSteps))
         #expect(
-            1 + spill.counterparties.count(velocity.extraCounterparties) <= VelocityStore.maxTrackedCounterparties
+            2 + spill.counterparties.count(velocity.extraCounterparties) <= VelocityStore.maxTrackedCounterparties
         )
         #expect(table.snapshot(account: "BUSY", step: 499).countLast24Steps == 24)
     }

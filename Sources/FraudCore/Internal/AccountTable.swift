@@ -4,19 +4,21 @@
 /// walks the array a few slots per event and removes idle accounts by swapping the last slot in.
 /// Accounts are keyed by a 64-bit code: the compact ``AccountCode`` of PaySim-style names, or for any other
 /// name a number handed out here (``AccountCode/internedBit`` set) and kept in `interned` while the account
-/// is held. The index is a ``SlotIndex`` over a mix of the code. Everything here runs inside the shard's
-/// lock, so it is a plain value type.
+/// is held. The index is an ``AccountIndex`` (it holds the codes; a slot holds only the code's hash, to find
+/// its index entry when the slot moves). Everything here runs inside the shard's lock, so it is a plain value
+/// type.
 struct AccountTable: Sendable {
+    /// One account: exactly 64 bytes, one cache line (``AlignedArray`` storage).
     struct Slot: Sendable {
-        /// The account's code (see the type's documentation).
-        var code: UInt64
         var velocity: AccountVelocity
+        /// ``AccountTable/indexHash(_:)`` of the account's code.
+        var indexHash: UInt32
     }
 
     /// Slots examined by the idle sweep on each event.
     static let sweepBudget = 4
 
-    private(set) var index = SlotIndex()
+    private(set) var index = AccountIndex()
     /// One 64-byte slot per account, each on its own cache line.
     private(set) var slots = AlignedArray<Slot>()
     /// Names without a compact code: name → number (the low bits of its code).
@@ -63,20 +65,16 @@ struct AccountTable: Sendable {
     /// The slot of the account with `code`, if held.
     @inline(__always)
     private func slot(of code: UInt64) -> Int? {
-        slots.withUnsafeBufferPointer { slots in
-            index.find(hash: Self.indexHash(code)) { slots[$0].code == code }
-        }
+        index.find(code: code, hash: Self.indexHash(code))
     }
 
-    /// Prefetches the slot(s) the index gives for `code` (a compact code), without reading them.
+    /// Prefetches the slot the index gives for `code` (a compact code), without reading it.
     @inline(__always)
     func prefetchSlot(code: UInt64) {
+        guard let slot = slot(of: code) else { return }
         slots.withUnsafeBufferPointer { slots in
             guard let base = slots.baseAddress else { return }
-            index.forEachCandidate(hash: Self.indexHash(code)) { slot in
-                // A 48-byte slot may straddle two cache lines.
-                Prefetch.write(UnsafeRawPointer(base + slot), byteCount: MemoryLayout<Slot>.size)
-            }
+            Prefetch.write(UnsafeRawPointer(base + slot))
         }
     }
 
@@ -114,13 +112,14 @@ struct AccountTable: Sendable {
         let code = code(for: key)
         guard let index = slot(of: code) else {
             let newSlot = slots.count
+            let hash = Self.indexHash(code)
             slots.append(
                 Slot(
-                    code: code,
-                    velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
+                    velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash),
+                    indexHash: hash
                 )
             )
-            self.index.insert(hash: Self.indexHash(code), slot: newSlot)
+            self.index.insert(code: code, hash: hash, slot: newSlot)
             if slots.count > capacity {
                 evictLeastRecentlySeen()
             }
@@ -227,12 +226,11 @@ struct AccountTable: Sendable {
 
     /// Swap-removes slot `position` and fixes the moved slot's index entry.
     private mutating func remove(at position: Int) {
-        let removed = slots[position].code
         slots[position].velocity.release(&spill)
+        let removed = index.remove(hash: slots[position].indexHash, slot: position)
         let last = slots.removeLast()
-        index.remove(hash: Self.indexHash(removed), slot: position)
         if position < slots.count {
-            index.moveEntry(hash: Self.indexHash(last.code), from: slots.count, to: position)
+            index.moveEntry(hash: last.indexHash, from: slots.count, to: position)
             slots[position] = last
         }
         if removed & AccountCode.internedBit != 0 {

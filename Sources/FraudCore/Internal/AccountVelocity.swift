@@ -19,8 +19,9 @@ struct CounterpartyMark: Sendable, Hashable {
 
 /// One account's velocity state: per-step buckets for the window, recent counterparties, last seen step.
 ///
-/// Most accounts see one or two transactions in their life, so the first bucket and the first
-/// counterparty are stored inline and only busier accounts spill into lists kept in their shard's
+/// Most accounts see one or two transactions in their life, so two buckets and two counterparty marks
+/// are stored inline (the whole velocity is 60 bytes: with its index hash, one cache line per account)
+/// and only busier accounts spill into lists kept in their shard's
 /// ``SpillArena``s (``Spill``; an empty list costs 4 bytes and no allocation). A slot is "stale" when its
 /// step has left the window of the newest step seen; stale slots are reused before lists grow, which
 /// bounds them to the window (24 buckets) and ``VelocityStore/maxTrackedCounterparties`` marks.
@@ -49,14 +50,24 @@ struct AccountVelocity: Sendable {
     var extraCounterparties: UInt32 = 0
     /// Inline counterparty mark.
     var counterparty: CounterpartyMark
+    /// Second inline mark, logically the first element of the spilled list (the list is ``counterparty``,
+    /// ``secondCounterparty``, then ``extraCounterparties``). Empty when its hash equals ``counterparty``'s:
+    /// real marks never share a hash (an event for a known counterparty updates its mark), so no flag is
+    /// needed. ``extraCounterparties`` is empty while it is.
+    var secondCounterparty: CounterpartyMark
     /// The newest step the account was seen at.
     var lastSeenStep: UInt32
 
     init(step: UInt32, amountCents: Int64, counterpartyHash: UInt32) {
         bucket = StepBucket(step: step, count: 1, sumCents: amountCents)
         counterparty = CounterpartyMark(hash: counterpartyHash, step: step)
+        secondCounterparty = counterparty
         lastSeenStep = step
     }
+
+    /// Whether ``secondCounterparty`` holds a mark.
+    @inline(__always)
+    var hasSecondCounterparty: Bool { secondCounterparty.hash != counterparty.hash }
 
     /// Prefetches the first block of each spilled list: the snapshot and the update read both, and
     /// fetching them together overlaps their cache misses.
@@ -69,6 +80,7 @@ struct AccountVelocity: Sendable {
     /// Gives the spilled lists' blocks back to the arenas.
     mutating func release(_ spill: inout Spill) {
         secondBucket = StepBucket(step: 0, count: 0, sumCents: 0)
+        secondCounterparty = counterparty
         spill.buckets.release(&extraBuckets)
         spill.counterparties.release(&extraCounterparties)
     }
@@ -96,6 +108,9 @@ struct AccountVelocity: Sendable {
             block = next
         }
         var distinct: UInt32 = counterparty.step >= start && counterparty.step <= step ? 1 : 0
+        if hasSecondCounterparty, secondCounterparty.step >= start, secondCounterparty.step <= step {
+            distinct += 1
+        }
         block = extraCounterparties
         while block != 0 {
             let (elements, next) = spill.counterparties.block(block)
@@ -180,19 +195,36 @@ struct AccountVelocity: Sendable {
             counterparty.step = max(counterparty.step, step)
             return
         }
+        let hasSecond = hasSecondCounterparty
+        if hasSecond, secondCounterparty.hash == hash {
+            secondCounterparty.step = max(secondCounterparty.step, step)
+            return
+        }
         if let index = arena.firstIndex(extraCounterparties, where: { $0.hash == hash }) {
             arena[extraCounterparties, index].step = max(arena[extraCounterparties, index].step, step)
             return
         }
+        // `hash` is in no mark, so writing a fresh mark keeps the hashes distinct.
         let fresh = CounterpartyMark(hash: hash, step: step)
         if counterparty.step < windowStart {
             counterparty = fresh
+            if !hasSecond {
+                secondCounterparty = fresh  // still empty
+            }
             return
         }
-        // Reuse the oldest mark when it is stale or the set is full; otherwise grow.
+        // Reuse the oldest mark when it is stale or the set is full; otherwise grow. Positions after the
+        // inline mark: 0 is `secondCounterparty`, then the spilled list's.
         var oldestIndex = -1
         var oldestStep = counterparty.step
         var extraCount = 0
+        if hasSecond {
+            if secondCounterparty.step < oldestStep {
+                oldestIndex = 0
+                oldestStep = secondCounterparty.step
+            }
+            extraCount = 1
+        }
         var block = extraCounterparties
         while block != 0 {
             let (elements, next) = arena.block(block)
@@ -211,9 +243,16 @@ struct AccountVelocity: Sendable {
             guard oldestStep < windowStart || oldestStep < step else { return }
             if oldestIndex < 0 {
                 counterparty = fresh
+                if !hasSecond {
+                    secondCounterparty = fresh  // still empty
+                }
+            } else if oldestIndex == 0 {
+                secondCounterparty = fresh
             } else {
-                arena[extraCounterparties, oldestIndex] = fresh
+                arena[extraCounterparties, oldestIndex - 1] = fresh
             }
+        } else if !hasSecond {
+            secondCounterparty = fresh
         } else {
             arena.append(fresh, to: &extraCounterparties)
         }

@@ -45,12 +45,13 @@ enum Prefetch {
     }
 }
 
-/// Where a ``SlotIndex``'s buckets live, published by the index's owner under its lock and read without
-/// it to prefetch the bucket a later lookup will start at. A stale value only wastes the hint: prefetching
-/// never faults.
+/// Where an index's buckets live (``SlotIndex``, ``AccountIndex``), published by the index's owner under its
+/// lock and read without it to prefetch the bucket a later lookup will start at. A stale value only wastes
+/// the hint: prefetching never faults.
 final class PrefetchHint: Sendable {
     private let base = Atomic<UInt>(0)
-    private let mask = Atomic<UInt>(0)
+    /// The bucket mask shifted by the bucket size's log2: `hash << shift & byteMask` is the home bucket's offset.
+    private let byteMask = Atomic<UInt>(0)
 
     /// Records the index's current buckets (call under the owner's lock after it may have grown). Stores only
     /// what changed (the index grows rarely): an unconditional store on every call would take the line away
@@ -58,19 +59,29 @@ final class PrefetchHint: Sendable {
     @inline(__always)
     func publish(_ index: SlotIndex) {
         let (base, mask) = index.prefetchHint
-        if self.base.load(ordering: .relaxed) != base { self.base.store(base, ordering: .relaxed) }
-        if self.mask.load(ordering: .relaxed) != mask { self.mask.store(mask, ordering: .relaxed) }
+        publish(base: base, byteMask: mask << SlotIndex.bucketShift)
     }
 
-    /// Prefetches the home bucket of `hash`, if an index was published.
     @inline(__always)
-    func prefetchBucket(hash: UInt32) {
+    func publish(_ index: AccountIndex) {
+        let (base, byteMask) = index.prefetchHint
+        publish(base: base, byteMask: byteMask)
+    }
+
+    @inline(__always)
+    private func publish(base: UInt, byteMask: UInt) {
+        if self.base.load(ordering: .relaxed) != base { self.base.store(base, ordering: .relaxed) }
+        if self.byteMask.load(ordering: .relaxed) != byteMask { self.byteMask.store(byteMask, ordering: .relaxed) }
+    }
+
+    /// Prefetches the home bucket of `hash` in an index with buckets of `1 << shift` bytes, if one was published.
+    @inline(__always)
+    func prefetchBucket(hash: UInt32, shift: UInt = SlotIndex.bucketShift) {
         let base = self.base.load(ordering: .relaxed)
-        guard let address = UnsafeRawPointer(bitPattern: base &+ (UInt(hash) & mask.load(ordering: .relaxed)) &* 8)
+        guard base != 0,
+            let address = UnsafeRawPointer(bitPattern: base &+ ((UInt(hash) &<< shift) & byteMask.load(ordering: .relaxed)))
         else { return }
-        if base != 0 {
-            Prefetch.read(address)
-        }
+        Prefetch.read(address)
     }
 }
 

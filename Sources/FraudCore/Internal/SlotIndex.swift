@@ -25,6 +25,9 @@ struct SlotIndex: Sendable {
         mask = size - 1
     }
 
+    /// log2 of the bytes per bucket, for ``PrefetchHint``.
+    static let bucketShift: UInt = 3
+
     /// Buckets allocated (a power of two).
     var bucketCount: Int { buckets.count }
 
