@@ -23,6 +23,9 @@ extension RiskEngine {
             hash: idHash,
             fingerprint: fingerprint
         ) {
+            // The index buckets prefetched above have had the id lookup's time to arrive: start the
+            // destination's slot now, so its miss overlaps the origin's.
+            velocity.prefetchSlot(hash: destination.hash, code: destination.code)
             let assessment = assess(observe(transaction, origin: origin, destination: destination))
             return commit(assessment) ? assessment : nil
         }
