@@ -46,6 +46,15 @@ public final class IdempotencyCache: Sendable {
     /// Upper bound on ids held (over all shards).
     public let capacity: Int
     let shards: [Shard]
+    /// ``shards`` again, unretained: the hot paths borrow a shard through it without a retain/release pair.
+    /// `shards` keeps them alive.
+    private let borrowedShards: [Unmanaged<Shard>]
+
+    /// Runs `body` with the shard of `hash`, borrowed without retaining it.
+    @inline(__always)
+    private func withShard<Result>(_ hash: UInt64, _ body: (Shard) -> Result) -> Result {
+        borrowedShards[hash.shardIndex(count: borrowedShards.count)]._withUnsafeGuaranteedRef(body)
+    }
 
     /// Creates an empty cache.
     ///
@@ -58,6 +67,7 @@ public final class IdempotencyCache: Sendable {
         let perShard = max(1, capacity / shardCount)
         self.capacity = perShard * shardCount
         self.shards = (0..<shardCount).map { _ in Shard(capacity: perShard) }
+        self.borrowedShards = shards.map { Unmanaged.passUnretained($0) }
     }
 
     /// Looks the id up and, only when it is new, runs `assess` and stores its result — all while holding
@@ -86,8 +96,7 @@ public final class IdempotencyCache: Sendable {
         fingerprint: UInt64,
         assess: () -> Assessment
     ) -> ScoreOutcome {
-        let shard = shards[hash.shardIndex(count: shards.count)]
-        return shard.table.withLock { table in
+        withShard(hash) { shard in shard.table.withLock { table in
             if let record = table.record(for: transactionID, hash: hash) {
                 guard record.fingerprint == fingerprint else {
                     return .conflict(
@@ -103,7 +112,7 @@ public final class IdempotencyCache: Sendable {
             table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
             shard.publishHints(table)
             return .scored(assessment)
-        }
+        } }
     }
 
     /// Like ``resolve(transactionID:fingerprint:assess:)``, but `assess` may refuse (return nil): then the id
@@ -130,8 +139,7 @@ public final class IdempotencyCache: Sendable {
         fingerprint: UInt64,
         assess: () -> Assessment?
     ) -> ScoreOutcome? {
-        let shard = shards[hash.shardIndex(count: shards.count)]
-        return shard.table.withLock { table in
+        withShard(hash) { shard in shard.table.withLock { table in
             if let record = table.record(for: transactionID, hash: hash) {
                 guard record.fingerprint == fingerprint else {
                     return .conflict(
@@ -147,15 +155,14 @@ public final class IdempotencyCache: Sendable {
             table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
             shard.publishHints(table)
             return .scored(assessment)
-        }
+        } }
     }
 
     /// Prefetch hint for a later ``resolve(transactionID:hash:fingerprint:assess:)`` of an id with FNV-1a
     /// hash `hash`: the index bucket its lookup starts at. Takes no lock and changes nothing.
     @inline(__always)
     func prefetch(hash: UInt64) {
-        let shard = shards[hash.shardIndex(count: shards.count)]
-        shard.indexHint.prefetchBucket(hash: IdempotencyTable.indexHash(hash))
+        withShard(hash) { shard in shard.indexHint.prefetchBucket(hash: IdempotencyTable.indexHash(hash)) }
     }
 
     /// The record kept for `transactionID`, if any.

@@ -39,6 +39,15 @@ public final class VelocityStore: Sendable {
     /// Upper bound on accounts held (over all shards).
     public let maxAccounts: Int
     let shards: [Shard]
+    /// ``shards`` again, unretained: the hot paths borrow a shard through it without a retain/release pair
+    /// (an atomic read-modify-write each). `shards` keeps them alive.
+    private let borrowedShards: [Unmanaged<Shard>]
+
+    /// Runs `body` with the shard of `hash`, borrowed without retaining it.
+    @inline(__always)
+    private func withShard<Result>(_ hash: UInt64, _ body: (Shard) -> Result) -> Result {
+        borrowedShards[hash.shardIndex(count: borrowedShards.count)]._withUnsafeGuaranteedRef(body)
+    }
 
     /// Creates an empty store.
     ///
@@ -55,6 +64,7 @@ public final class VelocityStore: Sendable {
         self.shards = (0..<shardCount).map { _ in
             Shard(capacity: perShard, idleEvictionSteps: idleEvictionSteps)
         }
+        self.borrowedShards = shards.map { Unmanaged.passUnretained($0) }
     }
 
     /// Returns the account's figures *before* this transaction, then records it, in one critical section.
@@ -77,17 +87,18 @@ public final class VelocityStore: Sendable {
     /// ``observe(account:counterparty:amountCents:step:)`` with the hashing done by the caller (outside
     /// any lock).
     func observe(_ key: AccountKey, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
-        let shard = shards[key.hash.shardIndex(count: shards.count)]
-        return shard.table.withLock { table in
-            let snapshot = table.observe(
-                key,
-                counterpartyHash: counterpartyHash,
-                amountCents: amountCents,
-                step: step
-            )
-            shard.indexHint.publish(table.index)
-            shard.held.store(table.count, ordering: .relaxed)
-            return snapshot
+        withShard(key.hash) { shard in
+            shard.table.withLock { table in
+                let snapshot = table.observe(
+                    key,
+                    counterpartyHash: counterpartyHash,
+                    amountCents: amountCents,
+                    step: step
+                )
+                shard.indexHint.publish(table.index)
+                shard.held.store(table.count, ordering: .relaxed)
+                return snapshot
+            }
         }
     }
 
@@ -97,7 +108,9 @@ public final class VelocityStore: Sendable {
     @inline(__always)
     func prefetchIndex(hash: UInt64, code: UInt64) {
         guard code != 0 else { return }
-        shards[hash.shardIndex(count: shards.count)].indexHint.prefetchBucket(hash: AccountTable.indexHash(code), shift: AccountIndex.bucketShift)
+        withShard(hash) { shard in
+            shard.indexHint.prefetchBucket(hash: AccountTable.indexHash(code), shift: AccountIndex.bucketShift)
+        }
     }
 
     /// Prefetch hint for a later observe of the account with this hash and compact code: the slot(s) its
@@ -106,8 +119,10 @@ public final class VelocityStore: Sendable {
     @inline(__always)
     func prefetchSlot(hash: UInt64, code: UInt64) {
         guard code != 0 else { return }
-        shards[hash.shardIndex(count: shards.count)].table.withLock { table in
-            table.prefetchSlot(code: code)
+        withShard(hash) { shard in
+            shard.table.withLock { table in
+                table.prefetchSlot(code: code)
+            }
         }
     }
 
