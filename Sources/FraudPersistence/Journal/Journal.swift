@@ -82,6 +82,8 @@ final class Journal: Sendable {
     let committedSequence = Atomic<UInt64>(0)
     /// Set with `State.failure`.
     let isFailed = Atomic<Bool>(false)
+    /// The `committed` file, rewritten in place by the writer after each commit.
+    let markerFile: MarkerFile
     /// The pid of the writer's PostgreSQL backend when it is a local process whose priority may be lowered,
     /// 0 otherwise (see ``WriterYield``).
     let writerBackendPID = Atomic<Int32>(0)
@@ -103,6 +105,7 @@ final class Journal: Sendable {
             )
         }
         let committed = try CommitMarker.read(directory: directory, logger: logger)
+        markerFile = MarkerFile(directory: directory)
         let scan = try JournalScanner.scan(directory: directory, logger: logger)
         let first = max(scan.lastSequence, committed) + 1
         let active = try Self.createSegment(
@@ -402,7 +405,7 @@ final class Journal: Sendable {
             // Not synced, in either mode: everything below the marker is already committed (durably) in
             // PostgreSQL, so a marker lost with the page cache only means an idempotent replay, and a
             // removed segment only ever held committed records.
-            try CommitMarker.write(sequence, directory: directory, synchronize: false)
+            try markerFile.write(sequence)
             for first in removable {
                 try FileSystem.remove(directory + "/" + JournalFormat.segmentName(firstSequence: first))
             }
@@ -502,15 +505,26 @@ struct RecordQueue {
     }
 }
 
-/// The `committed` file: the highest sequence number PostgreSQL has committed, as text
-/// (`committed <n>`), replaced atomically (write + rename).
+/// The `committed` file: the highest sequence number PostgreSQL has committed, as one line of text
+/// `committed <n, 20 digits> <CRC32C of those digits, 8 hex digits>`, 40 bytes.
+///
+/// The writer updates it after every commit, in place: one `pwrite` of the whole line at offset 0 over a
+/// descriptor kept open (``MarkerFile``). Replacing it by a temporary file and `rename(2)` instead freed the
+/// old inode on every commit, which on this kind of VM issued a synchronous discard each time. A line
+/// of fixed size within one sector is replaced whole in practice (PostgreSQL relies on the same for
+/// `pg_control`); should a crash still leave a torn line, its checksum no longer matches and the marker
+/// reads as 0, which only replays the journal (inserts are idempotent) — a torn value can never be
+/// mistaken for a higher one. Lines without a checksum (`committed <n>`, written by earlier versions) are
+/// still read.
 enum CommitMarker {
+    /// Bytes of a marker line.
+    static let lineLength = 40
+
     /// The marker's value; 0 when missing. An unreadable marker also reads as 0 (with a warning): that only
     /// replays more, idempotently.
     static func read(directory: String, logger: Logger) throws(PersistenceError) -> UInt64 {
         guard let bytes = try FileSystem.readFile(directory + "/" + JournalFormat.markerName) else { return 0 }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
-        if text.hasPrefix("committed "), let value = UInt64(text.dropFirst("committed ".count)) {
+        if let value = parse(bytes) {
             return value
         }
         logger.warning(
@@ -520,13 +534,66 @@ enum CommitMarker {
         return 0
     }
 
-    /// Replaces the marker.
-    static func write(_ sequence: UInt64, directory: String, synchronize: Bool) throws(PersistenceError) {
-        try FileSystem.writeAtomically(
-            Array("committed \(sequence)\n".utf8),
-            to: directory + "/" + JournalFormat.markerName,
-            synchronize: synchronize
-        )
+    /// The value of a marker file's bytes, nil when they are not a marker (or its checksum does not match).
+    static func parse(_ bytes: [UInt8]) -> UInt64? {
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
+        guard text.hasPrefix("committed ") else { return nil }
+        let fields = text.dropFirst("committed ".count).split(separator: " ", omittingEmptySubsequences: false)
+        guard let digits = fields.first, let value = UInt64(digits) else { return nil }
+        switch fields.count {
+        case 1:
+            // The format before checksums wrote no leading zeros: a zero-padded number without its checksum
+            // is a new line cut short.
+            return digits.count == 1 || digits.first != "0" ? value : nil
+        case 2:
+            guard let checksum = UInt32(fields[1], radix: 16), checksum == CRC32C.checksum(Array(digits.utf8))
+            else { return nil }
+            return value
+        default:
+            return nil
+        }
+    }
+
+    /// The line for `sequence`.
+    static func line(_ sequence: UInt64) -> [UInt8] {
+        var digits = Array(String(sequence).utf8)
+        digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: 20 - digits.count), at: 0)
+        var checksum = Array(String(CRC32C.checksum(digits), radix: 16).utf8)
+        checksum.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: 8 - checksum.count), at: 0)
+        return Array("committed ".utf8) + digits + [UInt8(ascii: " ")] + checksum + [UInt8(ascii: "\n")]
+    }
+
+}
+
+/// The writer's open `committed` file, rewritten in place after each commit (see ``CommitMarker``).
+/// Used by the writer thread only.
+final class MarkerFile: @unchecked Sendable {
+    private var file: JournalFile?
+    private let path: String
+
+    init(directory: String) {
+        path = directory + "/" + JournalFormat.markerName
+    }
+
+    /// Writes `sequence` over the marker (opening or creating it on first use; not synced).
+    func write(_ sequence: UInt64) throws(PersistenceError) {
+        let file: JournalFile
+        if let open = self.file {
+            file = open
+        } else {
+            file = try JournalFile(path: path, flags: O_WRONLY | O_CREAT)
+            self.file = file
+        }
+        let line = CommitMarker.line(sequence)
+        let written = line.withUnsafeBytes { pwrite(file.descriptor, $0.baseAddress, $0.count, 0) }
+        guard written == line.count else {
+            self.file = nil  // reopen next time
+            throw PersistenceError(
+                code: .journalIO,
+                message: "pwrite \(path)" + (written >= 0 ? " (short write: \(written) bytes)" : ""),
+                errno: written < 0 ? Glibc.errno : nil
+            )
+        }
     }
 }
 

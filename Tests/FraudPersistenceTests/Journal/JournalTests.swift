@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import FraudCore
 import Synchronization
 import Testing
@@ -18,6 +19,48 @@ struct JournalTests {
             for byte in bytes[..<length] { bytewise.update([byte]) }
             #expect(CRC32C.checksum(bytes[..<length]) == bytewise.value)
         }
+    }
+
+    @Test("The commit marker line round-trips; old lines are read; a torn or altered line reads as nothing")
+    func commitMarkerLine() {
+        for value: UInt64 in [0, 1, 12_345, 99_999_999_999, UInt64.max] {
+            let line = CommitMarker.line(value)
+            #expect(line.count == CommitMarker.lineLength)
+            #expect(CommitMarker.parse(line) == value)
+        }
+        #expect(CommitMarker.parse(Array("committed 42\n".utf8)) == 42)  // written before checksums
+        let line = CommitMarker.line(1_000)
+        // Digits of two values mixed (a torn write): 1000's line with its last digit from 1009.
+        var torn = line
+        torn[10 + 19] = UInt8(ascii: "9")
+        #expect(CommitMarker.parse(torn) == nil)
+        #expect(CommitMarker.parse(Array(line[..<25])) == nil)
+        #expect(CommitMarker.parse(Array("committed x\n".utf8)) == nil)
+        #expect(CommitMarker.parse(Array("committed 5 zz\n".utf8)) == nil)
+        #expect(CommitMarker.parse([]) == nil)
+    }
+
+    @Test("The writer's marker file is rewritten in place: same inode, newest value read back")
+    func commitMarkerInPlace() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/" + JournalFormat.markerName
+        // A marker in the old format, longer than nothing and shorter than a new line.
+        try Data("committed 7\n".utf8).write(to: URL(fileURLWithPath: path))
+        let inode = { try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64 }
+        let before = try inode()
+        let marker = MarkerFile(directory: directory.path)
+        for sequence: UInt64 in [8, 9, 123_456] {
+            try marker.write(sequence)
+            #expect(try inode() == before)
+            #expect(try CommitMarker.read(directory: directory.path, logger: Logger(label: "test")) == sequence)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == CommitMarker.lineLength)
+        // A missing marker is created.
+        let fresh = TemporaryDirectory()
+        defer { fresh.remove() }
+        try MarkerFile(directory: fresh.path).write(3)
+        #expect(try CommitMarker.read(directory: fresh.path, logger: Logger(label: "test")) == 3)
     }
 
     @Test("A record survives the binary payload bit for bit", arguments: [0, 1, 2, 3, 5, 17, 123])
