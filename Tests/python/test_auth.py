@@ -162,6 +162,34 @@ def test_forged_token_is_unauthenticated_and_scores_nothing(auth, kind):
     assert resp.getheader("www-authenticate", "").startswith("Bearer")
 
 
+def test_one_channel_many_calls_then_a_bad_token(auth):
+    """The connection's grant cache (and the HPACK pre-pass that removes a repeated token) must not outlive a
+    change of token: on one channel, many calls with the same token, then a bad one, then the good one again."""
+    good = [("authorization", f"Bearer {auth.tokens['scorer']}")]
+    with grpc.insecure_channel(auth.target) as ch:
+        stub = support.stub(ch)
+        for i in range(50):
+            assert stub.Score(small_payment(txid(f"chan-{i}")), timeout=10, metadata=good).transaction_id
+        # Concurrent calls, so that several HEADERS frames arrive in one read.
+        futures = [stub.Score.future(small_payment(txid(f"chan-f{i}")), timeout=10, metadata=good) for i in range(64)]
+        assert all(f.result().transaction_id for f in futures)
+        for kind in ("bad-signature", "expired", "garbage"):
+            bad = ctl("forge", "--jwt-keys", str(auth.keys), "--kind", kind)
+            request = small_payment(txid(f"chan-bad-{kind}"))
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Score(request, timeout=10, metadata=[("authorization", f"Bearer {bad}")])
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED, kind
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Score(request, timeout=10)  # no token at all
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED, kind
+            assert not stub.Score(request, timeout=10, metadata=good).replayed, f"{kind}: the refused call was scored"
+        analyst = [("authorization", f"Bearer {auth.tokens['analyst']}")]
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Score(small_payment(txid("chan-analyst")), timeout=10, metadata=analyst)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert stub.Score(small_payment(txid("chan-last")), timeout=10, metadata=good).transaction_id
+
+
 def test_stream_needs_a_token_too(auth):
     with grpc.insecure_channel(auth.target) as ch:
         call = ch.stream_stream("/fraud.v1.FraudScoring/ScoreStream",
@@ -279,5 +307,37 @@ def test_key_rotation_on_sighup_without_restart(tmp_path):
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert score(server.target, small_payment(txid("rot-5")), new).transaction_id
         assert server.proc.proc.pid == pid and server.proc.proc.poll() is None  # same process throughout
+    finally:
+        server.stop()
+
+
+def test_removed_key_fails_on_an_open_channel(tmp_path):
+    """A channel that kept calling with a token (grant cached on its connection) is refused once the token's
+    key is removed and the server reloaded, without reconnecting; a token from the new key works on it."""
+    keys, users = make_auth_dir(tmp_path)
+    old = token(keys, "scorer", "open-old")
+    server = AuthServer(tmp_path, keys, users)
+    try:
+        pid = server.proc.proc.pid
+        old_md = [("authorization", f"Bearer {old}")]
+        with grpc.insecure_channel(server.target) as ch:
+            stub = support.stub(ch)
+            for i in range(20):
+                assert stub.Score(small_payment(txid(f"open-{i}")), timeout=10, metadata=old_md).transaction_id
+            ctl("gen-key", "--dir", str(keys), "--kid", "k2")
+            new = token(keys, "scorer", "open-new")
+            for path in keys.glob("k1*"):
+                path.unlink()
+            os.kill(pid, signal.SIGHUP)
+            server.wait_audit(lambda l: l["event"] == "keys_reloaded", "reload")
+            for attempt in range(3):  # every later call on the same connection, not just the first
+                with pytest.raises(grpc.RpcError) as info:
+                    stub.Score(small_payment(txid(f"open-after-{attempt}")), timeout=10, metadata=old_md)
+                assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            new_md = [("authorization", f"Bearer {new}")]
+            assert stub.Score(small_payment(txid("open-new")), timeout=10, metadata=new_md).transaction_id
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Score(small_payment(txid("open-old-again")), timeout=10, metadata=old_md)
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
         server.stop()
