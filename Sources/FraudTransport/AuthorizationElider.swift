@@ -201,7 +201,8 @@ struct AuthorizationElider {
             var isAuthorization = nameIndex == authorizationIndex
             if nameIndex == 0 {
                 guard let name = readString(bytes, &offset, end: end) else { return nil }
-                isAuthorization = isAuthorizationName(UnsafeRawBufferPointer(rebasing: bytes[name.range]), huffman: name.huffman)
+                let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[name.range])
+                isAuthorization = isAuthorizationName(nameBytes, huffman: name.huffman)
             }
             let valueStart = offset
             guard readString(bytes, &offset, end: end) != nil else { return nil }
@@ -270,7 +271,8 @@ struct AuthorizationElider {
             scratch.append(UInt8(truncatingIfNeeded: length >> 16))
             scratch.append(UInt8(truncatingIfNeeded: length >> 8))
             scratch.append(UInt8(truncatingIfNeeded: length))
-            scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(edit.frameStart + 3)..<edit.removeStart]))
+            let kept = (edit.frameStart + 3)..<edit.removeStart  // type, flags, stream id, block before the field
+            scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[kept]))
             cursor = edit.removeEnd
         }
         scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[cursor...]))

@@ -517,7 +517,8 @@ final class H2Session {
     }
 
     fileprivate func onBeginHeaders(streamID: Int32) {
-        let stream = StreamState(id: streamID, startNanos: monotonicNanos(), maxMessageBytes: configuration.maxMessageBytes)
+        let stream = StreamState(
+            id: streamID, startNanos: monotonicNanos(), maxMessageBytes: configuration.maxMessageBytes)
         streams.insert(stream, for: streamID)
         blockAuthorizationFields = 0
         blockFinding = findings.isEmpty ? nil : takeFinding(for: streamID)
@@ -661,7 +662,9 @@ final class H2Session {
                 stream.failure = status
             }
             stream.authorization = nil
-        } else if stream.isAuthorized, let encoded = seenEncoding(streamID: streamID), encoded != elider.grantedEncodedValue {
+        } else if stream.isAuthorized, let encoded = seenEncoding(streamID: streamID),
+            encoded != elider.grantedEncodedValue
+        {
             // The granted token again, encoded in a way the elider did not know yet (say the first grant came
             // in a split frame): adopt it.
             elider.grantedEncodedValue = encoded
