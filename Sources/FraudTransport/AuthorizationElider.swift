@@ -16,9 +16,9 @@ import Glibc
 /// reported as ``Finding/seen(streamID:encodedValue:)``, so that a grant for that call can adopt its
 /// encoding.
 ///
-/// Anything unusual — a frame split across reads, CONTINUATION, a malformed or truncated representation,
-/// more than one visible `authorization` field, an incrementally indexed one — passes through unmodified
-/// and nghttp2 judges it as before.
+/// Anything unusual — a frame split across reads, CONTINUATION, a frame over the default maximum frame size,
+/// a malformed or truncated representation, more than one visible `authorization` field, an incrementally
+/// indexed one — passes through unmodified and nghttp2 judges it as before.
 ///
 /// - Important: Not thread-safe: one per connection, owned by its ``H2Session``, fed every received byte in
 ///   order (from the client preface on).
@@ -56,6 +56,9 @@ struct AuthorizationElider {
     private var edits: [Edit] = []
 
     private static let frameHeaderLength = 9
+    /// SETTINGS_MAX_FRAME_SIZE as we leave it (the default): a longer frame is nghttp2's to refuse, so it is
+    /// never shortened into an acceptable one.
+    private static let maxFrameLength = 16_384
     private static let typeHeaders: UInt8 = 0x1
     private static let flagEndHeaders: UInt8 = 0x4
     private static let flagPadded: UInt8 = 0x8
@@ -116,7 +119,7 @@ struct AuthorizationElider {
                 offset = count
                 continue
             }
-            if isNewRequest, header.flags & Self.flagEndHeaders != 0 {
+            if isNewRequest, header.flags & Self.flagEndHeaders != 0, header.length <= Self.maxFrameLength {
                 examine(bytes, frameStart: offset, header: header, mayElide: mayElide, findings: &findings)
             }
             offset = end

@@ -341,7 +341,7 @@ struct AuthorizationEliderTests {
 
     @Test("unusual blocks pass unmodified", arguments: [
         "two authorization fields", "static index 23 as well", "truncated value", "CONTINUATION follows",
-        "old stream id", "even stream id",
+        "old stream id", "even stream id", "frame over the maximum frame size",
     ])
     func unusual(kind: String) {
         let encoder = HPACK()
@@ -357,6 +357,9 @@ struct AuthorizationEliderTests {
         case "truncated value": frame(stream: 3, bare + Array(literal.dropLast()))  // ends inside the value
         case "CONTINUATION follows": frame(flags: 0, stream: 3, second) + frame(type: 9, stream: 3, [])
         case "old stream id": frame(stream: 1, second)
+        case "frame over the maximum frame size":  // 16,384 is the limit; without the field it would fit
+            frame(stream: 3, second + [0x00, 5] + Array("x-pad".utf8) + integer(16_384 - second.count, prefixBits: 7)
+                + Array(repeating: UInt8(ascii: "a"), count: 16_384 - second.count))
         default: frame(stream: 2, second)
         }
         harness.feed(bytes)
