@@ -154,6 +154,38 @@ struct AuthorizerTests {
         #expect(!pair.serverFailed)
     }
 
+    @Test("a grant whose HEADERS came split across reads is adopted by the next whole one, then elided")
+    func splitFirstGrant() throws {
+        let (pair, service, authorizer) = setUp()
+        func submit(_ id: String) {
+            pair.client.submitRequest(
+                path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],
+                body: framedRequest(id: id))
+        }
+        submit("s-0")
+        var bytes: [UInt8] = []
+        _ = pair.client.produceOutput { bytes.append(contentsOf: $0) }
+        // Split inside the first HEADERS frame (type 1), after the preface and the client's SETTINGS.
+        var offset = 24
+        while bytes[offset + 3] != 1 {
+            offset += 9 + (Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]))
+        }
+        pair.send(Array(bytes[..<(offset + 20)]))
+        pair.send(Array(bytes[(offset + 20)...]))
+        pair.run()
+        #expect(pair.responses.count == 1 && authorizer.checks.load(ordering: .relaxed) == 1)
+        submit("s-1")  // whole: the memcmp hit adopts its encoding
+        pair.run()
+        #expect(pair.server.elidedAuthorizationCount == 0)
+        submit("s-2")
+        submit("s-3")
+        pair.run()
+        #expect(pair.server.elidedAuthorizationCount == 2)
+        #expect(pair.responses.count == 4 && pair.responses.allSatisfy { status($0) == "0" })
+        #expect(authorizer.checks.load(ordering: .relaxed) == 1)
+        #expect(service.calls.load(ordering: .relaxed) == 4)
+    }
+
     @Test("a revoked token is refused although its encoding is still remembered")
     func revokedAfterElision() throws {
         let service = CountingService()
