@@ -45,6 +45,20 @@ final class H2Session {
     private var grantedAuthorization: [UInt8] = []
     private var grantedGeneration: UInt64 = 0
     private var grantedUntil: Int64 = 0
+    /// Cuts the granted token's `authorization` literal out of request HEADERS before nghttp2 would
+    /// Huffman-decode it again (only with an authorizer).
+    private var elider = AuthorizationElider()
+    /// The rewritten bytes of the current read, when the elider removed something.
+    private var elisionScratch: [UInt8] = []
+    /// What the elider found in the current read, in frame order; `findingCursor` is the next to look at.
+    private var findings: [AuthorizationElider.Finding] = []
+    private var findingCursor = 0
+    /// The granted token that an ``AuthorizationElider/Finding/elided(streamID:)`` in the current read stands for.
+    private var elidedToken: [UInt8] = []
+    /// The finding for the request header block being decoded now (header blocks never interleave), and how
+    /// many `authorization` fields that block has delivered so far.
+    private var blockFinding: AuthorizationElider.Finding?
+    private var blockAuthorizationFields = 0
 
     /// Creates the nghttp2 server session and queues our SETTINGS.
     init(service: any RPCService, configuration: TransportConfiguration) {
@@ -104,9 +118,28 @@ final class H2Session {
     /// - Returns: `false` on a fatal connection error (bad preface, flood, callback failure): close it.
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
-        let consumed = nghttp2_session_mem_recv(session, base, bytes.count)
+        guard let authorizer = configuration.authorizer else {
+            return nghttp2_session_mem_recv(session, base, bytes.count) >= 0
+        }
+        let mayElide = !elider.grantedEncodedValue.isEmpty && isGrantValid(authorizer)
+        if mayElide { elidedToken = grantedAuthorization }
+        let consumed: Int
+        if elider.scan(bytes, mayElide: mayElide, scratch: &elisionScratch, findings: &findings) {
+            consumed = elisionScratch.withUnsafeBufferPointer {
+                nghttp2_session_mem_recv(session, $0.baseAddress, $0.count)
+            }
+        } else {
+            consumed = nghttp2_session_mem_recv(session, base, bytes.count)
+        }
+        // Every frame a finding came from lay whole in these bytes, so nghttp2 has decoded it by now.
+        findings.removeAll(keepingCapacity: true)
+        findingCursor = 0
+        blockFinding = nil
         return consumed >= 0
     }
+
+    /// `authorization` fields removed so far by the elider (the granted token, sent again).
+    var elidedAuthorizationCount: Int { elider.elidedCount }
 
     /// Appends every frame nghttp2 wants to send to `sink`, in one pass.
     /// - Returns: `false` on a fatal error (the connection must close).
@@ -484,10 +517,61 @@ final class H2Session {
     }
 
     fileprivate func onBeginHeaders(streamID: Int32) {
-        streams.insert(
-            StreamState(id: streamID, startNanos: monotonicNanos(), maxMessageBytes: configuration.maxMessageBytes),
-            for: streamID
-        )
+        let stream = StreamState(
+            id: streamID, startNanos: monotonicNanos(), maxMessageBytes: configuration.maxMessageBytes)
+        streams.insert(stream, for: streamID)
+        blockAuthorizationFields = 0
+        blockFinding = findings.isEmpty ? nil : takeFinding(for: streamID)
+        if case .elided = blockFinding {
+            // The elider removed the granted token's field: the call goes on exactly as if it were here.
+            stream.headerListBytes += 13 + elidedToken.count + 32
+            elidedToken.withUnsafeBufferPointer { noteAuthorization(stream, value: $0) }
+        }
+    }
+
+    /// The elider's finding for a stream's request HEADERS, if it made one in the current read.
+    private func takeFinding(for streamID: Int32) -> AuthorizationElider.Finding? {
+        var index = findingCursor
+        while index < findings.count {
+            let finding = findings[index]
+            index += 1
+            switch finding {
+            case .elided(let id) where id == streamID, .seen(let id, _) where id == streamID:
+                findingCursor = index
+                return finding
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Whether the connection's granted token still holds: same key generation, not expired.
+    private func isGrantValid(_ authorizer: any RPCAuthorizer) -> Bool {
+        !grantedAuthorization.isEmpty && grantedGeneration == authorizer.generation && Int64(time(nil)) < grantedUntil
+    }
+
+    /// One `authorization` field of a request: the granted token again costs a byte comparison; any other
+    /// value is kept for the authorizer.
+    private func noteAuthorization(_ stream: StreamState, value: UnsafeBufferPointer<UInt8>) {
+        guard let authorizer = configuration.authorizer else { return }
+        blockAuthorizationFields += 1
+        if isGrantValid(authorizer), value.count == grantedAuthorization.count,
+            grantedAuthorization.withUnsafeBufferPointer({ memcmp($0.baseAddress!, value.baseAddress!, value.count) == 0 })
+        {
+            stream.isAuthorized = true
+        } else {
+            stream.authorization = String(decoding: value.prefix(8192), as: UTF8.self)
+        }
+    }
+
+    /// The encoded value the elider saw for this stream's only `authorization` field, if that is what the
+    /// call was authorized with.
+    private func seenEncoding(streamID: Int32) -> [UInt8]? {
+        guard blockAuthorizationFields == 1, case .seen(let id, let encoded) = blockFinding, id == streamID else {
+            return nil
+        }
+        return encoded
     }
 
     /// Records one request header. Returns false when the header list is over the limit (the stream is reset).
@@ -514,15 +598,7 @@ final class H2Session {
                 stream.unsupportedEncoding = String(decoding: value.prefix(64), as: UTF8.self)
             }
         case 13 where bytesEqual(name, "authorization"):
-            guard let authorizer = configuration.authorizer else { break }
-            if !grantedAuthorization.isEmpty, grantedGeneration == authorizer.generation,
-                Int64(time(nil)) < grantedUntil, value.count == grantedAuthorization.count,
-                grantedAuthorization.withUnsafeBufferPointer({ memcmp($0.baseAddress!, value.baseAddress!, value.count) == 0 })
-            {
-                stream.isAuthorized = true
-            } else {
-                stream.authorization = String(decoding: value.prefix(8192), as: UTF8.self)
-            }
+            noteAuthorization(stream, value: value)
         case 12 where bytesEqual(name, "grpc-timeout"):
             if let nanos = parseGRPCTimeout(value) {
                 stream.timeoutNanos = nanos
@@ -579,11 +655,19 @@ final class H2Session {
                     grantedAuthorization = Array(authorization.utf8)
                     grantedGeneration = generation
                     grantedUntil = until
+                    // From now on the elider may cut this encoding of the token (none known: it may not).
+                    elider.grantedEncodedValue = seenEncoding(streamID: streamID) ?? []
                 }
             case .denied(let status):
                 stream.failure = status
             }
             stream.authorization = nil
+        } else if stream.isAuthorized, let encoded = seenEncoding(streamID: streamID),
+            encoded != elider.grantedEncodedValue
+        {
+            // The granted token again, encoded in a way the elider did not know yet (say the first grant came
+            // in a split frame): adopt it.
+            elider.grantedEncodedValue = encoded
         }
         if let timeout = stream.timeoutNanos, stream.failure == nil {
             stream.deadlineNanos = stream.startNanos &+ UInt64(timeout)

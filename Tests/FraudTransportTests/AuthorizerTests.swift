@@ -109,4 +109,116 @@ struct AuthorizerTests {
         #expect(pair.responses.last.flatMap(status) == "16")
         #expect(service.calls.load(ordering: .relaxed) == 21)
     }
+
+    @Test("the granted token sent again is cut out before decoding; other tokens and a new generation are checked")
+    func elidedToken() throws {
+        let (pair, service, authorizer) = setUp()
+        func call(_ authorization: String?, count: Int = 1) {
+            for index in 0..<count {
+                let extra = authorization.map { [("authorization", $0)] } ?? []
+                pair.client.submitRequest(
+                    path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + extra,
+                    body: framedRequest(id: "e-\(pair.responses.count)-\(index)"))
+            }
+            pair.run()
+        }
+        call("Bearer good")  // granted; its encoding learnt
+        #expect(pair.server.elidedAuthorizationCount == 0)
+        call("Bearer good", count: 20)
+        #expect(pair.server.elidedAuthorizationCount == 20)
+        #expect(pair.responses.count == 21 && pair.responses.allSatisfy { status($0) == "0" })
+        #expect(authorizer.checks.load(ordering: .relaxed) == 1)
+
+        call("Bearer forged")
+        call(nil)
+        call("Bearer reader")
+        #expect(pair.responses.suffix(3).map(status) == ["16", "16", "7"])
+        #expect(service.calls.load(ordering: .relaxed) == 21)
+        #expect(pair.server.elidedAuthorizationCount == 20)
+        call("Bearer good", count: 5)  // the grant still stands
+        #expect(pair.server.elidedAuthorizationCount == 25)
+        #expect(pair.responses.suffix(5).allSatisfy { status($0) == "0" })
+        let checks = authorizer.checks.load(ordering: .relaxed)
+        #expect(checks == 4)
+
+        // Keys reloaded: the same token is not cut out until it is checked again.
+        authorizer.generationValue.add(1, ordering: .relaxed)
+        call("Bearer good", count: 3)
+        #expect(pair.server.elidedAuthorizationCount == 25)
+        #expect(authorizer.checks.load(ordering: .relaxed) == checks + 1)
+        call("Bearer good", count: 3)
+        #expect(pair.server.elidedAuthorizationCount == 28)
+        #expect(authorizer.checks.load(ordering: .relaxed) == checks + 1)
+        #expect(pair.responses.count == 35 && pair.responses.suffix(6).allSatisfy { status($0) == "0" })
+        #expect(service.calls.load(ordering: .relaxed) == 32)
+        #expect(!pair.serverFailed)
+    }
+
+    @Test("a grant whose HEADERS came split across reads is adopted by the next whole one, then elided")
+    func splitFirstGrant() throws {
+        let (pair, service, authorizer) = setUp()
+        func submit(_ id: String) {
+            pair.client.submitRequest(
+                path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],
+                body: framedRequest(id: id))
+        }
+        submit("s-0")
+        var bytes: [UInt8] = []
+        _ = pair.client.produceOutput { bytes.append(contentsOf: $0) }
+        // Split inside the first HEADERS frame (type 1), after the preface and the client's SETTINGS.
+        var offset = 24
+        while bytes[offset + 3] != 1 {
+            offset += 9 + (Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]))
+        }
+        pair.send(Array(bytes[..<(offset + 20)]))
+        pair.send(Array(bytes[(offset + 20)...]))
+        pair.run()
+        #expect(pair.responses.count == 1 && authorizer.checks.load(ordering: .relaxed) == 1)
+        submit("s-1")  // whole: the memcmp hit adopts its encoding
+        pair.run()
+        #expect(pair.server.elidedAuthorizationCount == 0)
+        submit("s-2")
+        submit("s-3")
+        pair.run()
+        #expect(pair.server.elidedAuthorizationCount == 2)
+        #expect(pair.responses.count == 4 && pair.responses.allSatisfy { status($0) == "0" })
+        #expect(authorizer.checks.load(ordering: .relaxed) == 1)
+        #expect(service.calls.load(ordering: .relaxed) == 4)
+    }
+
+    @Test("a revoked token is refused although its encoding is still remembered")
+    func revokedAfterElision() throws {
+        let service = CountingService()
+        let authorizer = RevocableAuthorizer()
+        var configuration = TransportConfiguration()
+        configuration.authorizer = authorizer
+        let pair = Pair(configuration: configuration, service: service)
+        for round in 0..<3 {
+            pair.client.submitRequest(
+                path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],
+                body: framedRequest(id: "r-\(round)"))
+            pair.run()
+        }
+        #expect(pair.server.elidedAuthorizationCount == 2)
+        authorizer.revoked.store(true, ordering: .relaxed)
+        authorizer.generationValue.add(1, ordering: .relaxed)
+        pair.client.submitRequest(
+            path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],
+            body: framedRequest(id: "r-revoked"))
+        pair.run()
+        #expect(pair.responses.map(status) == ["0", "0", "0", "16"])
+        #expect(service.calls.load(ordering: .relaxed) == 3)
+    }
+}
+
+/// Grants `Bearer good` until `revoked` is set (a key removed, then a reload bumps the generation).
+private final class RevocableAuthorizer: RPCAuthorizer {
+    let revoked = Atomic<Bool>(false)
+    let generationValue = Atomic<UInt64>(0)
+    var generation: UInt64 { generationValue.load(ordering: .relaxed) }
+
+    func authorizeScoring(authorization: String?, peer: String) -> RPCGrant {
+        if authorization == "Bearer good", !revoked.load(ordering: .relaxed) { return .granted(untilUnixSeconds: Int64.max) }
+        return .denied(Status(code: .unauthenticated, message: "unknown kid"))
+    }
 }

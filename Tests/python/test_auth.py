@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -162,6 +163,99 @@ def test_forged_token_is_unauthenticated_and_scores_nothing(auth, kind):
     assert resp.getheader("www-authenticate", "").startswith("Bearer")
 
 
+def test_one_channel_many_calls_then_a_bad_token(auth):
+    """The connection's grant cache (and the HPACK pre-pass that removes a repeated token) must not outlive a
+    change of token: on one channel, many calls with the same token, then a bad one, then the good one again."""
+    good = [("authorization", f"Bearer {auth.tokens['scorer']}")]
+    with grpc.insecure_channel(auth.target) as ch:
+        stub = support.stub(ch)
+        for i in range(50):
+            assert stub.Score(small_payment(txid(f"chan-{i}")), timeout=10, metadata=good).transaction_id
+        # Concurrent calls, so that several HEADERS frames arrive in one read.
+        futures = [stub.Score.future(small_payment(txid(f"chan-f{i}")), timeout=10, metadata=good) for i in range(64)]
+        assert all(f.result().transaction_id for f in futures)
+        for kind in ("bad-signature", "expired", "garbage"):
+            bad = ctl("forge", "--jwt-keys", str(auth.keys), "--kind", kind)
+            request = small_payment(txid(f"chan-bad-{kind}"))
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Score(request, timeout=10, metadata=[("authorization", f"Bearer {bad}")])
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED, kind
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Score(request, timeout=10)  # no token at all
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED, kind
+            assert not stub.Score(request, timeout=10, metadata=good).replayed, f"{kind}: the refused call was scored"
+        analyst = [("authorization", f"Bearer {auth.tokens['analyst']}")]
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Score(small_payment(txid("chan-analyst")), timeout=10, metadata=analyst)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert stub.Score(small_payment(txid("chan-last")), timeout=10, metadata=good).transaction_id
+
+
+class RawConnection:
+    """One HTTP/2 connection through the `h2` package, which, like nghttp2, sends `authorization` as a
+    never-indexed HPACK literal: the server cuts a repeated granted token out before decoding (its
+    AuthorizationElider). `calls` sends Score calls in one write and returns their grpc-status values."""
+
+    def __init__(self, target):
+        import h2.config
+        import h2.connection
+        self.target = target
+        self.sock = socket.create_connection(support.parse_target(target), timeout=10)
+        self.conn = h2.connection.H2Connection(
+            config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.sock.sendall(self.conn.data_to_send())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def calls(self, tokens, tag):
+        import h2.events
+        ids = []
+        for index, tok in enumerate(tokens):
+            sid = self.conn.get_next_available_stream_id()
+            extra = [("authorization", f"Bearer {tok}")] if tok else []
+            self.conn.send_headers(sid, support.grpc_headers(self.target, "/fraud.v1.FraudScoring/Score", extra))
+            self.conn.send_data(sid, support.frame(small_payment(txid(f"{tag}-{index}"))), end_stream=True)
+            ids.append(sid)
+        out = self.conn.data_to_send()
+        if any(tokens):
+            assert b"\x1f\x08" in out, "h2 no longer sends authorization never-indexed (static name 23)"
+        self.sock.sendall(out)
+        status = {}
+        while len(status) < len(ids):
+            chunk = self.sock.recv(65536)
+            assert chunk, f"connection closed; statuses so far {status}"
+            for ev in self.conn.receive_data(chunk):
+                if isinstance(ev, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    headers = dict(ev.headers)
+                    if "grpc-status" in headers:
+                        status[ev.stream_id] = headers["grpc-status"]
+                elif isinstance(ev, h2.events.DataReceived):
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, h2.events.StreamReset):
+                    status[ev.stream_id] = f"reset {ev.error_code}"
+            out = self.conn.data_to_send()
+            if out:
+                self.sock.sendall(out)
+        return [status[sid] for sid in ids]
+
+
+def test_never_indexed_token_repeated_on_one_connection(auth):
+    good = auth.tokens["scorer"]
+    bad = ctl("forge", "--jwt-keys", str(auth.keys), "--kind", "bad-signature")
+    with RawConnection(auth.target) as conn:
+        assert conn.calls([good], "raw-first") == ["0"]
+        assert conn.calls([good] * 40, "raw-batch") == ["0"] * 40
+        assert conn.calls([bad, good, None, good, auth.tokens["analyst"], good], "raw-mixed") == \
+            ["16", "0", "16", "0", "7", "0"]
+        assert conn.calls([good] * 10, "raw-again") == ["0"] * 10
+        assert conn.calls([bad] * 3, "raw-bad") == ["16"] * 3
+
+
 def test_stream_needs_a_token_too(auth):
     with grpc.insecure_channel(auth.target) as ch:
         call = ch.stream_stream("/fraud.v1.FraudScoring/ScoreStream",
@@ -279,5 +373,58 @@ def test_key_rotation_on_sighup_without_restart(tmp_path):
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert score(server.target, small_payment(txid("rot-5")), new).transaction_id
         assert server.proc.proc.pid == pid and server.proc.proc.poll() is None  # same process throughout
+    finally:
+        server.stop()
+
+
+def test_removed_key_fails_on_an_open_channel(tmp_path):
+    """A channel that kept calling with a token (grant cached on its connection) is refused once the token's
+    key is removed and the server reloaded, without reconnecting; a token from the new key works on it."""
+    keys, users = make_auth_dir(tmp_path)
+    old = token(keys, "scorer", "open-old")
+    server = AuthServer(tmp_path, keys, users)
+    try:
+        pid = server.proc.proc.pid
+        old_md = [("authorization", f"Bearer {old}")]
+        with grpc.insecure_channel(server.target) as ch:
+            stub = support.stub(ch)
+            for i in range(20):
+                assert stub.Score(small_payment(txid(f"open-{i}")), timeout=10, metadata=old_md).transaction_id
+            ctl("gen-key", "--dir", str(keys), "--kid", "k2")
+            new = token(keys, "scorer", "open-new")
+            for path in keys.glob("k1*"):
+                path.unlink()
+            os.kill(pid, signal.SIGHUP)
+            server.wait_audit(lambda l: l["event"] == "keys_reloaded", "reload")
+            for attempt in range(3):  # every later call on the same connection, not just the first
+                with pytest.raises(grpc.RpcError) as info:
+                    stub.Score(small_payment(txid(f"open-after-{attempt}")), timeout=10, metadata=old_md)
+                assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            new_md = [("authorization", f"Bearer {new}")]
+            assert stub.Score(small_payment(txid("open-new")), timeout=10, metadata=new_md).transaction_id
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Score(small_payment(txid("open-old-again")), timeout=10, metadata=old_md)
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        server.stop()
+
+
+def test_removed_key_fails_on_an_open_never_indexing_connection(tmp_path):
+    """The same on one raw HTTP/2 connection whose repeated token the server was cutting out before decoding."""
+    keys, users = make_auth_dir(tmp_path)
+    old = token(keys, "scorer", "raw-old")
+    server = AuthServer(tmp_path, keys, users)
+    try:
+        with RawConnection(server.target) as conn:
+            assert conn.calls([old], "rawrot-first") == ["0"]
+            assert conn.calls([old] * 20, "rawrot-batch") == ["0"] * 20
+            ctl("gen-key", "--dir", str(keys), "--kid", "k2")
+            new = token(keys, "scorer", "raw-new")
+            for path in keys.glob("k1*"):
+                path.unlink()
+            os.kill(server.proc.proc.pid, signal.SIGHUP)
+            server.wait_audit(lambda l: l["event"] == "keys_reloaded", "reload")
+            assert conn.calls([old] * 5, "rawrot-after") == ["16"] * 5
+            assert conn.calls([new, old, new], "rawrot-new") == ["0", "16", "0"]
     finally:
         server.stop()
