@@ -8,7 +8,11 @@
 # h2load (the same prebuilt Score request, one TLS connection per client reused for every request) runs
 # alternately against each, ROUNDS times; the report gives each round and the median ratio secure/plain.
 #
-# Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
+# PIN=1 pins both servers to CPU 0 and h2load to CPU 1 (taskset), so each side has a core of its own and the
+# figure is the server's throughput; by default all three share both cores, so the ratio also carries h2load's
+# own extra cost of TLS and of Huffman-coding the never-indexed token on every call.
+#
+# Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 PIN= SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -19,6 +23,12 @@ CONNECTIONS=${CONNECTIONS:-4}
 STREAMS=${STREAMS:-32}
 OUT=${OUT:-var/bench-tls}
 BIN=$SCRATCH/release
+SERVER_PIN=()
+CLIENT_PIN=()
+if [ -n "${PIN:-}" ]; then
+    SERVER_PIN=(taskset -c 0)
+    CLIENT_PIN=(taskset -c 1)
+fi
 log() { echo "bench-tls: $*" >&2; }
 command -v h2load >/dev/null || { log "h2load not found (apt-get install nghttp2-client)"; exit 1; }
 
@@ -42,10 +52,10 @@ TOKEN=$("$BIN/fraud-ctl" auth token --jwt-keys "$OUT/keys" --sub bench --role sc
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PLAIN_PORT=$(free_port)
 SECURE_PORT=$(free_port)
-"$BIN/fraud-server" --host 127.0.0.1 --port "$PLAIN_PORT" --admin-port=-1 --journal-dir "$OUT/journal-plain" \
+"${SERVER_PIN[@]}" "$BIN/fraud-server" --host 127.0.0.1 --port "$PLAIN_PORT" --admin-port=-1 --journal-dir "$OUT/journal-plain" \
     --auth off >"$OUT/plain.log" 2>&1 &
 PLAIN_PID=$!
-"$BIN/fraud-server" --host 127.0.0.1 --port "$SECURE_PORT" --admin-port=-1 --journal-dir "$OUT/journal-secure" \
+"${SERVER_PIN[@]}" "$BIN/fraud-server" --host 127.0.0.1 --port "$SECURE_PORT" --admin-port=-1 --journal-dir "$OUT/journal-secure" \
     --tls-cert "$OUT/tls.pem" --tls-key "$OUT/tls.key" --jwt-keys "$OUT/keys" --users "$OUT/users.json" \
     --audit-log "$OUT/audit.jsonl" >"$OUT/secure.log" 2>&1 &
 SECURE_PID=$!
@@ -64,7 +74,7 @@ run_h2load() {  # pid, url, extra header args...; prints "req/s server-CPU-µs/r
     local pid=$1 url=$2; shift 2
     local out before after
     before=$(cpu_ticks "$pid")
-    out=$(h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
+    out=$("${CLIENT_PIN[@]}" h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
         -H 'content-type: application/grpc' -H 'te: trailers' "$@" -d "$OUT/request.bin" "$url" 2>&1)
     echo "$out" >>"$OUT/h2load.txt"
     local failed
@@ -97,4 +107,6 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
 echo
-echo "median TLS+JWT / cleartext throughput: $median ($CONNECTIONS connections x $STREAMS streams, h2load -t 1, ${DURATION}s rounds; $(nproc) cores; $(date -u +%F))"
+pinning="server, h2load and the OS share $(nproc) cores"
+[ -n "${PIN:-}" ] && pinning="servers pinned to CPU 0, h2load to CPU 1"
+echo "median TLS+JWT / cleartext throughput: $median ($CONNECTIONS connections x $STREAMS streams, h2load -t 1, ${DURATION}s rounds; $pinning; $(date -u +%F))"
