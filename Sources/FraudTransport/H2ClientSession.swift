@@ -33,6 +33,8 @@ public struct H2Response: Sendable {
 public final class H2RequestHead {
     fileprivate let fields: UnsafeMutableBufferPointer<nghttp2_nv>
     private let bytes: UnsafeMutableBufferPointer<UInt8>
+    /// The same fields for the session's own HPACK encoder (``H2ClientSession/HeaderEncoding/own``).
+    let hpackFields: [HPACKRequestEncoder.Field]
 
     /// Encodes a POST request's header block.
     /// - Parameters:
@@ -41,6 +43,7 @@ public final class H2RequestHead {
     ///   - headers: extra fields (e.g. `content-type`, `te`, `grpc-timeout`), names in lower case.
     public init(path: String, authority: String = "localhost", headers: [(String, String)] = []) {
         let all = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority)] + headers
+        hpackFields = all.map { HPACKRequestEncoder.Field(name: $0.0, value: $0.1) }
         let total = all.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
         bytes = .allocate(capacity: max(total, 1))
         fields = .allocate(capacity: all.count)
@@ -97,6 +100,8 @@ public final class H2ClientSession {
         @exclusivity(unchecked) var status = -1
         /// Whether a stream holds this slot.
         @exclusivity(unchecked) var isInUse = false
+        /// The request's header fields, for the session's own HPACK encoder.
+        @exclusivity(unchecked) var head: H2RequestHead?
 
         func reset(streamID: Int32, body: [UInt8], isRequestEnded: Bool) {
             isInUse = true
@@ -130,9 +135,34 @@ public final class H2ClientSession {
     @exclusivity(unchecked) public var onData: ((Int32, UnsafeRawBufferPointer) -> Void)?
     @exclusivity(unchecked) private var isLean = false
 
+    /// Who encodes request header blocks.
+    public enum HeaderEncoding: Sendable {
+        /// The session (``HPACKRequestEncoder``): stable fields, `authorization` included, are indexed once and
+        /// then sent as one-byte references, as grpc-go and grpc-java do.
+        case own
+        /// nghttp2's encoder, which sends `authorization` as a never-indexed Huffman literal on every call.
+        case nghttp2
+    }
+
+    private let headerEncoding: HeaderEncoding
+    @exclusivity(unchecked) private var encoder = HPACKRequestEncoder()
+    /// The fields part of the last block encoded without changing the table, for the head it was encoded for:
+    /// valid while the table stays at `cachedGeneration`.
+    @exclusivity(unchecked) private var cachedBlock: [UInt8] = []
+    @exclusivity(unchecked) private var cachedHead: ObjectIdentifier?
+    @exclusivity(unchecked) private var cachedGeneration = -1
+    /// A rewritten HEADERS frame, reused.
+    @exclusivity(unchecked) private var frameScratch: [UInt8] = []
+    /// Bytes of a frame begun in an earlier output chunk that are still to come; at first, the connection
+    /// preface (`PRI * HTTP/2.0…`, 24 bytes), which is not a frame.
+    @exclusivity(unchecked) private var frameRemainder = 24
+
     /// Creates a client session and queues the connection preface and SETTINGS.
-    /// - Parameter windowSize: SETTINGS_INITIAL_WINDOW_SIZE and connection window we offer the server.
-    public init(windowSize: Int32 = 1 << 20) {
+    /// - Parameters:
+    ///   - windowSize: SETTINGS_INITIAL_WINDOW_SIZE and connection window we offer the server.
+    ///   - headerEncoding: Who encodes request header blocks (default: the session itself).
+    public init(windowSize: Int32 = 1 << 20, headerEncoding: HeaderEncoding = .own) {
+        self.headerEncoding = headerEncoding
         var callbacks: OpaquePointer?
         precondition(nghttp2_session_callbacks_new(&callbacks) == 0, "nghttp2_session_callbacks_new: out of memory")
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -199,12 +229,15 @@ public final class H2ClientSession {
                 owner.readOutbound(slot: owner.slots[index], into: buffer, capacity: length, flags: flags)
             }
         }
-        let id = nghttp2_submit_request(session, nil, head.fields.baseAddress, head.fields.count, &provider, token)
+        // With our own encoding nghttp2 gets no fields: its (empty) block is replaced on the way out.
+        let fieldCount = headerEncoding == .own ? 0 : head.fields.count
+        let id = nghttp2_submit_request(session, nil, head.fields.baseAddress, fieldCount, &provider, token)
         guard id > 0 else {
             freeSlots.append(index)
             return id
         }
         slots[index].reset(streamID: id, body: body, isRequestEnded: endStream)
+        slots[index].head = head
         openCount += 1
         return id
     }
@@ -235,8 +268,104 @@ public final class H2ClientSession {
             let count = nghttp2_session_mem_send(session, &data)
             if count < 0 { return false }
             if count == 0 { return true }
-            sink(UnsafeRawBufferPointer(start: data, count: count))
+            let chunk = UnsafeRawBufferPointer(start: data, count: count)
+            if headerEncoding == .own {
+                guard passRewritingHeaders(chunk, to: sink) else { return false }
+            } else {
+                sink(chunk)
+            }
         }
+    }
+
+    // MARK: - Own header encoding
+
+    /// Hands `chunk` (frames as nghttp2 serialised them) to `sink`, with the header block of every HEADERS
+    /// frame replaced by the stream's fields as ``HPACKRequestEncoder`` encodes them. Frames other than HEADERS
+    /// pass untouched and uncopied.
+    /// - Returns: `false` when the chunk is not what nghttp2 writes (a HEADERS frame cut short, padded, or with a
+    ///   block of its own): the connection cannot go on.
+    private func passRewritingHeaders(_ chunk: UnsafeRawBufferPointer, to sink: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        var offset = min(frameRemainder, chunk.count)
+        frameRemainder -= offset
+        var passed = 0
+        while offset < chunk.count {
+            guard chunk.count - offset >= 9 else { return false }
+            let length = Int(chunk[offset]) << 16 | Int(chunk[offset + 1]) << 8 | Int(chunk[offset + 2])
+            let end = offset + 9 + length
+            if chunk[offset + 3] == 0x1 {  // HEADERS
+                let streamID = Int32(chunk[offset + 5] & 0x7F) << 24 | Int32(chunk[offset + 6]) << 16
+                    | Int32(chunk[offset + 7]) << 8 | Int32(chunk[offset + 8])
+                guard end <= chunk.count, let head = slot(of: streamID)?.head else { return false }
+                if passed < offset { sink(UnsafeRawBufferPointer(rebasing: chunk[passed..<offset])) }
+                let frame = UnsafeRawBufferPointer(rebasing: chunk[offset..<end])
+                guard rewriteHeaders(frame, streamID: streamID, head: head) else { return false }
+                frameScratch.withUnsafeBytes { sink($0) }
+                passed = end
+            }
+            if end > chunk.count {
+                frameRemainder = end - chunk.count
+                offset = chunk.count
+            } else {
+                offset = end
+            }
+        }
+        if passed < chunk.count { sink(UnsafeRawBufferPointer(rebasing: chunk[passed...])) }
+        return true
+    }
+
+    /// Writes into `frameScratch` the HEADERS frame (plus CONTINUATION frames if the block exceeds 16 KiB, the
+    /// smallest SETTINGS_MAX_FRAME_SIZE) that replaces `frame`: its flags and priority, the dynamic table size
+    /// updates nghttp2 put at the start of its block (applied to our table too), then `head`'s fields.
+    private func rewriteHeaders(_ frame: UnsafeRawBufferPointer, streamID: Int32, head: H2RequestHead) -> Bool {
+        let flags = frame[4]
+        let endHeaders: UInt8 = 0x4
+        let padded: UInt8 = 0x8
+        let priority: UInt8 = 0x20
+        guard flags & endHeaders != 0, flags & padded == 0 else { return false }
+        var position = 9 + (flags & priority != 0 ? 5 : 0)
+        guard position <= frame.count else { return false }
+        var block: [UInt8] = Array(frame[9..<position])
+        while position < frame.count, frame[position] & 0xE0 == 0x20 {
+            let start = position
+            guard let newSize = HPACKRequestEncoder.readInteger(frame, at: &position, prefixBits: 5) else { return false }
+            encoder.apply(sizeUpdate: newSize)
+            block.append(contentsOf: frame[start..<position])
+        }
+        guard position == frame.count else { return false }
+        let identity = ObjectIdentifier(head)
+        if cachedHead == identity && cachedGeneration == encoder.generation {
+            block.append(contentsOf: cachedBlock)
+        } else {
+            let generation = encoder.generation
+            var fields: [UInt8] = []
+            encoder.encode(head.hpackFields, into: &fields)
+            if encoder.generation == generation {
+                cachedBlock = fields
+                cachedHead = identity
+                cachedGeneration = generation
+            }
+            block.append(contentsOf: fields)
+        }
+        frameScratch.removeAll(keepingCapacity: true)
+        let maxPayload = 16_384
+        var start = 0
+        repeat {
+            let end = min(start + maxPayload, block.count)
+            let isFirst = start == 0
+            let isLast = end == block.count
+            let type: UInt8 = isFirst ? 0x1 : 0x9  // HEADERS, then CONTINUATION
+            var frameFlags = isFirst ? flags & ~endHeaders : 0
+            if isLast { frameFlags |= endHeaders }
+            let length = end - start
+            frameScratch.append(contentsOf: [
+                UInt8(length >> 16), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, frameFlags,
+                UInt8(streamID >> 24 & 0x7F), UInt8(streamID >> 16 & 0xFF), UInt8(streamID >> 8 & 0xFF),
+                UInt8(streamID & 0xFF),
+            ])
+            frameScratch.append(contentsOf: block[start..<end])
+            start = end
+        } while start < block.count
+        return true
     }
 
     /// Whether frames are waiting to be sent.

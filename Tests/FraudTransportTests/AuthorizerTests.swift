@@ -40,12 +40,16 @@ private final class TableAuthorizer: RPCAuthorizer {
 
 @Suite("RPC authorization (in memory)")
 struct AuthorizerTests {
-    private func setUp() -> (Pair, CountingService, TableAuthorizer) {
+    /// A client that encodes like nghttp2 (`authorization` never indexed, so the elider sees it on every call)
+    /// unless `headerEncoding` says otherwise.
+    private func setUp(
+        headerEncoding: H2ClientSession.HeaderEncoding = .nghttp2
+    ) -> (Pair, CountingService, TableAuthorizer) {
         let service = CountingService()
         let authorizer = TableAuthorizer()
         var configuration = TransportConfiguration()
         configuration.authorizer = authorizer
-        return (Pair(configuration: configuration, service: service), service, authorizer)
+        return (Pair(configuration: configuration, service: service, headerEncoding: headerEncoding), service, authorizer)
     }
 
     private func status(_ response: H2Response) -> String? {
@@ -154,6 +158,36 @@ struct AuthorizerTests {
         #expect(!pair.serverFailed)
     }
 
+    @Test("our own client indexes the token: later calls refer to it in one byte, and it is checked once per grant")
+    func indexedToken() throws {
+        let (pair, service, authorizer) = setUp(headerEncoding: .own)
+        func call(_ authorization: String?, count: Int = 1) {
+            for index in 0..<count {
+                let extra = authorization.map { [("authorization", $0)] } ?? []
+                pair.client.submitRequest(
+                    path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + extra,
+                    body: framedRequest(id: "i-\(pair.responses.count)-\(index)"))
+            }
+            pair.run()
+        }
+        call("Bearer good", count: 20)
+        #expect(pair.responses.count == 20 && pair.responses.allSatisfy { status($0) == "0" })
+        #expect(authorizer.checks.load(ordering: .relaxed) == 1)
+        #expect(pair.server.elidedAuthorizationCount == 0)  // nothing to cut: the token is not in the block
+        call("Bearer forged")
+        call(nil)
+        call("Bearer reader")
+        #expect(pair.responses.suffix(3).map(status) == ["16", "16", "7"])
+        call("Bearer good", count: 5)
+        #expect(pair.responses.suffix(5).allSatisfy { status($0) == "0" })
+        let checks = authorizer.checks.load(ordering: .relaxed)
+        authorizer.generationValue.add(1, ordering: .relaxed)
+        call("Bearer good", count: 3)
+        #expect(authorizer.checks.load(ordering: .relaxed) == checks + 1)
+        #expect(service.calls.load(ordering: .relaxed) == 28)
+        #expect(!pair.serverFailed)
+    }
+
     @Test("a grant whose HEADERS came split across reads is adopted by the next whole one, then elided")
     func splitFirstGrant() throws {
         let (pair, service, authorizer) = setUp()
@@ -192,7 +226,7 @@ struct AuthorizerTests {
         let authorizer = RevocableAuthorizer()
         var configuration = TransportConfiguration()
         configuration.authorizer = authorizer
-        let pair = Pair(configuration: configuration, service: service)
+        let pair = Pair(configuration: configuration, service: service, headerEncoding: .nghttp2)
         for round in 0..<3 {
             pair.client.submitRequest(
                 path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", "Bearer good")],

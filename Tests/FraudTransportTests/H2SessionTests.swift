@@ -26,12 +26,17 @@ private struct EchoService: RPCService {
 
 /// Client and server sessions wired back to back in memory: every byte one produces, the other receives.
 final class Pair {
-    let client = H2ClientSession()
+    let client: H2ClientSession
     let server: H2Session
     var responses: [H2Response] = []
     var serverFailed = false
 
-    init(configuration: TransportConfiguration = .init(), service: any RPCService = EchoService()) {
+    init(
+        configuration: TransportConfiguration = .init(),
+        service: any RPCService = EchoService(),
+        headerEncoding: H2ClientSession.HeaderEncoding = .own
+    ) {
+        client = H2ClientSession(headerEncoding: headerEncoding)
         server = H2Session(service: service, configuration: configuration)
         client.onResponse = { [unowned self] in self.responses.append($0) }
     }
