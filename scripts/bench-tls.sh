@@ -5,14 +5,18 @@
 #   plain  --auth off, h2c
 #   secure --tls-cert/--tls-key (throw-away self-signed P-256 certificate), --auth on with a fresh ES256 key,
 #          one scorer user; h2load sends `authorization: Bearer <token>` on every request
-# h2load (the same prebuilt Score request, one TLS connection per client reused for every request) runs
-# alternately against each, ROUNDS times; the report gives each round and the median ratio secure/plain.
+# Two clients, each alternately against both servers, ROUNDS times (the same prebuilt Score request, the same
+# connections x streams, one client thread, connections reused for every request):
+#   h2load         nghttp2's encoder: `authorization` goes as a never-indexed literal, Huffman-coded per call
+#   fraud-loadgen  our client (--fixed-request --rate max --tls --token-file): it indexes the token in HPACK once
+#                  per connection and then sends a one-byte reference, as grpc-go and grpc-java do
+# The report gives each round and, per client, the median ratio secure/plain. LOADGEN=0 skips fraud-loadgen.
 #
 # PIN=1 pins both servers to CPU 0 and h2load to CPU 1 (taskset), so each side has a core of its own and the
 # figure is the server's throughput; by default all three share both cores, so the ratio also carries h2load's
 # own extra cost of TLS and of Huffman-coding the never-indexed token on every call.
 #
-# Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 PIN= SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
+# Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -22,6 +26,7 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-4}
 STREAMS=${STREAMS:-32}
 OUT=${OUT:-var/bench-tls}
+LOADGEN=${LOADGEN:-1}
 BIN=$SCRATCH/release
 SERVER_PIN=()
 CLIENT_PIN=()
@@ -48,6 +53,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$O
 BENCH_PASSWORD=$(head -c 18 /dev/urandom | base64) \
     "$BIN/fraud-ctl" auth add-user --users "$OUT/users.json" --name bench --role scorer --password-env BENCH_PASSWORD >/dev/null
 TOKEN=$("$BIN/fraud-ctl" auth token --jwt-keys "$OUT/keys" --sub bench --role scorer --ttl 3600)
+(umask 077 && printf '%s\n' "$TOKEN" >"$OUT/token")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PLAIN_PORT=$(free_port)
@@ -87,26 +93,58 @@ run_h2load() {  # pid, url, extra header args...; prints "req/s server-CPU-µs/r
     python3 -c "print($rps, f'{($after - $before) / $TICK_HZ * 1e6 / ($rps * ($DURATION + 1)):.1f}')"
 }
 
+run_loadgen() {  # pid, target, extra args...; prints "req/s server-CPU-µs/req", checks every call succeeded
+    local pid=$1 target=$2; shift 2
+    local before after json="$OUT/loadgen-last.json"
+    before=$(cpu_ticks "$pid")
+    "${CLIENT_PIN[@]}" "$BIN/fraud-loadgen" --target "$target" --quiet --fixed-request --rate max \
+        --duration "$DURATION" --warmup 1 --connections "$CONNECTIONS" --streams "$STREAMS" --threads 1 \
+        --timeout 0 --run-id "tls$$" --json-out "$json" "$@" >>"$OUT/loadgen.txt" 2>&1 \
+        || { log "fraud-loadgen failed: see $OUT/loadgen.txt"; exit 1; }
+    after=$(cpu_ticks "$pid")
+    python3 - "$json" "$before" "$after" "$TICK_HZ" "$DURATION" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+before, after, hz, duration = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+if report["errors"]:
+    sys.exit(f"fraud-loadgen: {report['errors']} calls failed")
+rate = report["achieved_rate"]
+print(rate, f"{(after - before) / hz * 1e6 / (rate * (duration + 1)):.1f}")
+PY
+}
+
 # A wrong token must fail (so the secure numbers below are authenticated calls, not refusals).
 denied=$(h2load -n 10 -c 1 -H 'content-type: application/grpc' -H 'te: trailers' -H 'authorization: Bearer x.y.z' \
     -d "$OUT/request.bin" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" 2>&1 | sed -n 's/.*(\([0-9]*\)) data.*/\1/p')
 log "a bad token gets DATA bytes: ${denied:-?} (0 = every call refused before scoring)"
 
 log "token: ${#TOKEN} bytes"
-printf '| round | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio | server CPU µs/req, cleartext | server CPU µs/req, TLS + JWT |\n'
-printf '|---|---|---|---|---|---|\n'
-ratios=()
+printf '| round | client | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio | server CPU µs/req, cleartext | server CPU µs/req, TLS + JWT |\n'
+printf '|---|---|---|---|---|---|---|\n'
+h2_ratios=()
+lg_ratios=()
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS"
     read -r plain plain_cpu < <(run_h2load "$PLAIN_PID" "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score")
     read -r secure secure_cpu < <(run_h2load "$SECURE_PID" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" \
         -H "authorization: Bearer $TOKEN")
     ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
-    ratios+=("$ratio")
-    printf '| %s | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
+    h2_ratios+=("$ratio")
+    printf '| %s | h2load | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
+    [ "$LOADGEN" = 1 ] || continue
+    read -r plain plain_cpu < <(run_loadgen "$PLAIN_PID" "127.0.0.1:$PLAIN_PORT")
+    read -r secure secure_cpu < <(run_loadgen "$SECURE_PID" "127.0.0.1:$SECURE_PORT" \
+        --tls-ca "$OUT/tls.pem" --token-file "$OUT/token")
+    ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
+    lg_ratios+=("$ratio")
+    printf '| %s | fraud-loadgen | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
-pinning="server, h2load and the OS share $(nproc) cores"
-[ -n "${PIN:-}" ] && pinning="servers pinned to CPU 0, h2load to CPU 1"
-echo "median TLS+JWT / cleartext throughput: $median ($CONNECTIONS connections x $STREAMS streams, h2load -t 1, ${DURATION}s rounds; $pinning; $(date -u +%F))"
+pinning="servers and client share $(nproc) cores with the OS"
+[ -n "${PIN:-}" ] && pinning="servers pinned to CPU 0, the client to CPU 1"
+setup="$CONNECTIONS connections x $STREAMS streams, one client thread, ${DURATION}s rounds; $pinning; $(date -u +%F)"
+echo "median TLS+JWT / cleartext throughput, h2load: $(median "${h2_ratios[@]}") ($setup)"
+if [ "$LOADGEN" = 1 ]; then
+    echo "median TLS+JWT / cleartext throughput, fraud-loadgen: $(median "${lg_ratios[@]}") ($setup)"
+fi

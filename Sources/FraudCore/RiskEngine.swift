@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Settings of a ``RiskEngine``.
 public struct RiskEngineConfiguration: Sendable, Hashable {
     /// Scores at or above this (and below ``declineThreshold``) are `REVIEW`.
@@ -13,6 +15,9 @@ public struct RiskEngineConfiguration: Sendable, Hashable {
     public var idleEvictionSteps: UInt32
     /// Upper bound on accounts in the velocity store.
     public var maxAccounts: Int
+    /// How far ahead of the newest step scored so far a transaction's step may be (0 = no limit); see
+    /// ``RiskEngine/stepProblem(_:)``.
+    public var maxStepsAhead: UInt32 = 744
 
     /// Creates a configuration.
     ///
@@ -84,6 +89,8 @@ public final class RiskEngine: Sendable {
     public let trainedModel: TrainedModel?
     let velocity: VelocityStore
     let idempotency: IdempotencyCache
+    /// The newest step counted in velocity so far, plus one (0 before the first).
+    private let newestStepMark = Atomic<UInt64>(0)
     /// ``trainedModel`` flattened for the hot path, when it is a logistic regression.
     let logisticPlan: LogisticPlan?
     /// ``modelVersion``, kept so that scoring copies no model.
@@ -187,9 +194,46 @@ public final class RiskEngine: Sendable {
         return (idHash, origin, destination, fingerprint)
     }
 
+    /// Why `step` may not be scored, or nil: a step more than ``RiskEngineConfiguration/maxStepsAhead`` ahead
+    /// of the newest step counted so far.
+    ///
+    /// Each velocity shard takes the newest step it has seen as "now" and forgets accounts idle for longer
+    /// than the idle window, so a single transaction with a step far in the future (a typo, a clock in other
+    /// units, a hostile client) would make every account of its shards look new from then on. The server
+    /// refuses such a step (INVALID_ARGUMENT) before scoring. Before the first transaction there is no
+    /// reference, and any step is accepted.
+    public func stepProblem(_ step: UInt32) -> ValidationError? {
+        let limit = UInt64(configuration.maxStepsAhead)
+        let mark = newestStepMark.load(ordering: .relaxed)
+        guard limit > 0, mark > 0, UInt64(step) > mark - 1 + limit else { return nil }
+        return ValidationError(
+            field: "transaction.step",
+            rule: "must be at most \(limit) steps ahead of the newest step scored so far (\(mark - 1)); got \(step)"
+        )
+    }
+
+    /// The newest step counted in velocity so far (nil before the first transaction).
+    public var newestStep: UInt32? {
+        let mark = newestStepMark.load(ordering: .relaxed)
+        return mark == 0 ? nil : UInt32(mark - 1)
+    }
+
+    @inline(__always)
+    private func noteStep(_ step: UInt32) {
+        let next = UInt64(step) + 1
+        var current = newestStepMark.load(ordering: .relaxed)
+        while next > current {
+            let (exchanged, original) = newestStepMark.compareExchange(
+                expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
     /// Velocity update and features: the one per-transaction feature step. Runs under the id's
     /// idempotency lock.
     func observe(_ transaction: Transaction, origin: AccountKey, destination: AccountKey) -> Features {
+        noteStep(transaction.step)
         let originVelocity = velocity.observe(
             origin,
             counterpartyHash: destination.counterpartyHash,

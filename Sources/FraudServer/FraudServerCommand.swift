@@ -51,6 +51,9 @@ struct FraudServerCommand: AsyncParsableCommand {
     @Option(help: "How many recent transaction_ids are remembered for idempotent replays.")
     var idempotencyWindow = 2_000_000
 
+    @Option(help: "Largest step a transaction may carry beyond the newest step scored so far (INVALID_ARGUMENT otherwise; 0 = no limit). A step far in the future would make every account of the velocity shards it touches look idle from then on.")
+    var maxStepsAhead: UInt32 = 744
+
     @Option(help: "HTTP/1.1 admin port on the same host: /health, /metrics, /api/v1/analytics, /dashboard (0 = any free port; -1 = off).")
     var adminPort = 8061
 
@@ -137,6 +140,7 @@ struct FraudServerCommand: AsyncParsableCommand {
 
         var engineConfiguration = RiskEngineConfiguration()
         engineConfiguration.idempotencyCapacity = idempotencyWindow
+        engineConfiguration.maxStepsAhead = maxStepsAhead
         let trained: TrainedModel?
         switch model {
         case "rules":

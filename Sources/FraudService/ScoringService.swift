@@ -62,6 +62,9 @@ public final class ScoringService: RPCService {
         } catch {
             return .failed(Status(code: .invalidArgument, message: error.description))
         }
+        if let problem = engine.stepProblem(transaction.step) {
+            return .failed(Status(code: .invalidArgument, message: problem.description))
+        }
         if let decisionLog, !decisionLog.hasCapacity {
             let backlog = decisionLog.stats.backlog
             return .failed(

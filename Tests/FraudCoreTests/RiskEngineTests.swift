@@ -202,6 +202,35 @@ struct RiskEngineTests {
         #expect(first.accountCount == second.accountCount)
     }
 
+    @Test("A step far ahead of the newest step scored is a problem; the limit is configurable")
+    func stepsAhead() {
+        let engine = RiskEngine()
+        #expect(engine.newestStep == nil)
+        #expect(engine.stepProblem(4_000_000_000) == nil)  // nothing scored yet: no reference
+        var transaction = Fixtures.paysimDrainTransfer
+        transaction.step = 10
+        _ = engine.score(transaction, label: .unspecified)
+        #expect(engine.newestStep == 10)
+        #expect(engine.stepProblem(10 + 744) == nil)
+        let problem = engine.stepProblem(10 + 745)
+        #expect(problem?.field == "transaction.step")
+        #expect(problem?.rule.contains("744 steps ahead") == true)
+        #expect(engine.stepProblem(1) == nil)  // late events are fine
+        // A warm start sets the reference too.
+        var restored = Fixtures.paysimDrainCashOut
+        restored.step = 700
+        let warm = RiskEngine()
+        warm.restore(restored, assessment: Assessment(riskScore: 0, decision: .approve, reasons: [], modelVersion: "t"))
+        #expect(warm.newestStep == 700)
+        #expect(warm.stepProblem(700 + 744) == nil && warm.stepProblem(700 + 745) != nil)
+
+        var unlimited = RiskEngineConfiguration()
+        unlimited.maxStepsAhead = 0
+        let open = RiskEngine(configuration: unlimited)
+        _ = open.score(transaction, label: .unspecified)
+        #expect(open.stepProblem(UInt32.max) == nil)
+    }
+
     @Test("Configuration defaults")
     func defaults() {
         let configuration = RiskEngineConfiguration()

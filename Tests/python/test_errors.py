@@ -156,6 +156,22 @@ def test_non_grpc_content_type_is_http_415(target):
     assert headers.get(":status") == "415", headers
 
 
+def test_step_far_ahead_is_invalid_and_counts_nothing(scoring):
+    """One call with a step far in the future would make every account of its velocity shards look new
+    from then on: it is refused, and the refused call leaves no trace."""
+    base = small_payment(txid("step-base"))
+    assert not scoring.Score(base, timeout=10).replayed  # the server has now scored step 1
+    far = small_payment(txid("step-far"))
+    far.transaction.step = 4_000_000_000
+    err = score_error(scoring, far)
+    assert "transaction.step" in err.details() and "ahead" in err.details(), err.details()
+    far.transaction.step = 2  # the same id with a sane step: scored afresh, nothing was recorded
+    assert not scoring.Score(far, timeout=10).replayed
+    repeat = small_payment(txid("step-repeat"), origin=base.transaction.origin_account)
+    repeat.transaction.step = 3
+    assert not scoring.Score(repeat, timeout=10).replayed
+
+
 def test_server_still_answers_after_errors(scoring):
     """Runs last in this file: the errors above left the server healthy (no crash in an error path)."""
     tid = txid("after-errors")
