@@ -81,6 +81,19 @@ struct TLSClientTests {
         try await group.shutdownGracefully()
     }
 
+    /// A server whose certificate (for `names`, e.g. `IP:127.0.0.1`) is signed by CA `ca` of a fresh
+    /// ``TestPKI`` (the CA certificate is `pki.path("ca.pem")`).
+    private func withSignedServer(
+        names: String,
+        alpn: [String] = ["h2"],
+        _ body: (_ port: Int, _ group: any EventLoopGroup, _ pki: TestPKI) async throws -> Void
+    ) async throws {
+        let pki = try TestPKI()
+        try pki.makeCA(named: "ca")
+        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: names)
+        try await withServer(certificate: server, alpn: alpn) { port, group in try await body(port, group, pki) }
+    }
+
     private func clientConfiguration(ca: String?, token: String? = Self.token) throws -> GRPCClientConfiguration {
         var configuration = GRPCClientConfiguration()
         configuration.tls = try TLSClientContext(configuration: TLSClientConfiguration(trustedCAPath: ca))
@@ -136,11 +149,8 @@ struct TLSClientTests {
 
     @Test("a client that trusts the server's CA scores over TLS, by IP address and by host name, with the token")
     func scoresOverTLS() async throws {
-        let pki = try TestPKI()
-        let ca = try pki.makeCA(named: "ca")
-        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: "DNS:localhost,IP:127.0.0.1")
-        try await withServer(certificate: server) { port, group in
-            let configuration = try clientConfiguration(ca: ca)
+        try await withSignedServer(names: "DNS:localhost,IP:127.0.0.1") { port, group, pki in
+            let configuration = try clientConfiguration(ca: pki.path("ca.pem"))
             for host in ["127.0.0.1", "localhost"] {
                 let (status, transactionID) = try await score(
                     host: host,
@@ -156,22 +166,17 @@ struct TLSClientTests {
 
     @Test("over TLS without the token the call ends UNAUTHENTICATED")
     func noToken() async throws {
-        let pki = try TestPKI()
-        let ca = try pki.makeCA(named: "ca")
-        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: "IP:127.0.0.1")
-        try await withServer(certificate: server) { port, group in
-            let (status, _) = try await score(port: port, group: group, configuration: try clientConfiguration(ca: ca, token: nil))
+        try await withSignedServer(names: "IP:127.0.0.1") { port, group, pki in
+            let configuration = try clientConfiguration(ca: pki.path("ca.pem"), token: nil)
+            let (status, _) = try await score(port: port, group: group, configuration: configuration)
             #expect(status.code == .unauthenticated)
         }
     }
 
     @Test("a client that trusts another CA fails the connect, naming the verification failure")
     func wrongCA() async throws {
-        let pki = try TestPKI()
-        try pki.makeCA(named: "ca")
-        let other = try pki.makeCA(named: "other")
-        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: "IP:127.0.0.1")
-        try await withServer(certificate: server) { port, group in
+        try await withSignedServer(names: "IP:127.0.0.1") { port, group, pki in
+            let other = try pki.makeCA(named: "other")
             let error = await connectError(port: port, group: group, configuration: try clientConfiguration(ca: other))
             #expect(error?.code == .tlsHandshakeFailed)
             #expect(error?.message.contains("certificate verify failed") == true, "\(String(describing: error))")
@@ -181,12 +186,10 @@ struct TLSClientTests {
 
     @Test("a certificate for other names fails the host check; skipping verification connects anyway")
     func wrongName() async throws {
-        let pki = try TestPKI()
-        let ca = try pki.makeCA(named: "ca")
-        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: "DNS:scoring.example")
-        try await withServer(certificate: server) { port, group in
+        try await withSignedServer(names: "DNS:scoring.example") { port, group, pki in
+            let configuration = try clientConfiguration(ca: pki.path("ca.pem"))
             for host in ["127.0.0.1", "localhost"] {
-                let error = await connectError(host: host, port: port, group: group, configuration: try clientConfiguration(ca: ca))
+                let error = await connectError(host: host, port: port, group: group, configuration: configuration)
                 #expect(error?.code == .tlsHandshakeFailed)
                 #expect(error?.message.contains("certificate verify failed") == true, "\(String(describing: error))")
                 #expect(error?.message.contains("mismatch") == true, "\(String(describing: error))")
@@ -199,27 +202,16 @@ struct TLSClientTests {
         }
     }
 
-    @Test("a server that offers only http/1.1 refuses the handshake (no_application_protocol)")
-    func alpnRefused() async throws {
-        let pki = try TestPKI()
-        let ca = try pki.makeCA(named: "ca")
-        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: "IP:127.0.0.1")
-        try await withServer(certificate: server, alpn: ["http/1.1"]) { port, group in
-            let error = await connectError(port: port, group: group, configuration: try clientConfiguration(ca: ca))
+    @Test(
+        "a server without h2 fails the connect: it refuses the handshake, or selects no protocol",
+        arguments: [(["http/1.1"], "no application protocol"), ([], "selected ALPN protocol none, not h2")]
+    )
+    func alpnWithoutH2(serverProtocols: [String], reason: String) async throws {
+        try await withSignedServer(names: "IP:127.0.0.1", alpn: serverProtocols) { port, group, pki in
+            let configuration = try clientConfiguration(ca: pki.path("ca.pem"))
+            let error = await connectError(port: port, group: group, configuration: configuration)
             #expect(error?.code == .tlsHandshakeFailed)
-            #expect(error?.message.contains("no application protocol") == true, "\(String(describing: error))")
-        }
-    }
-
-    @Test("a server that selects no ALPN protocol fails the connect: h2 was not selected")
-    func alpnMissing() async throws {
-        let pki = try TestPKI()
-        let ca = try pki.makeCA(named: "ca")
-        let server = try pki.makeServerCertificate(named: "server", signedBy: "ca", names: "IP:127.0.0.1")
-        try await withServer(certificate: server, alpn: []) { port, group in
-            let error = await connectError(port: port, group: group, configuration: try clientConfiguration(ca: ca))
-            #expect(error?.code == .tlsHandshakeFailed)
-            #expect(error?.message.contains("selected ALPN protocol none, not h2") == true, "\(String(describing: error))")
+            #expect(error?.message.contains(reason) == true, "\(String(describing: error))")
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// Throw-away certificates from the `openssl` command in a temporary directory: CAs, and server certificates
 /// signed by one of them for the names given.
-struct TestPKI: ~Copyable {
+final class TestPKI {
     let directory: URL
 
     init() throws {
