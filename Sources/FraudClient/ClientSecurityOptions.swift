@@ -8,6 +8,7 @@ public struct ClientSecurityOptions: ParsableArguments {
     /// The environment variable read for the token when `--token-file` is not given.
     public static let tokenVariable = "FRAUD_TOKEN"
 
+    /// `--tls`: TLS with the system's trust store unless ``tlsCA`` is given.
     @Flag(
         help: """
             Connect over TLS (ALPN h2). The server's certificate must verify against the system's trusted CAs \
@@ -16,12 +17,15 @@ public struct ClientSecurityOptions: ParsableArguments {
     )
     public var tls = false
 
+    /// `--tls-ca FILE`: the CA bundle to verify the server with.
     @Option(help: ArgumentHelp("PEM CA bundle the server's certificate must verify against (implies --tls).", valueName: "file"))
     public var tlsCA: String?
 
+    /// `--tls-insecure`: TLS without verification.
     @Flag(help: "TLS without verifying the server's certificate (implies --tls; throw-away test servers only).")
     public var tlsInsecure = false
 
+    /// `--token-file FILE`: where the bearer token is read from.
     @Option(
         help: ArgumentHelp(
             """
@@ -36,6 +40,7 @@ public struct ClientSecurityOptions: ParsableArguments {
     /// No TLS, no token (ArgumentParser fills the fields).
     public init() {}
 
+    /// Refuses `--tls-insecure` together with `--tls-ca`.
     public func validate() throws {
         if tlsInsecure && tlsCA != nil {
             throw ValidationError("--tls-insecure and --tls-ca contradict each other: pick one")
