@@ -74,7 +74,8 @@ let package = Package(
             ]
         ),
 
-        // TLS through OpenSSL (memory BIOs under a NIO handler), ALPN, mutual TLS. Only importer of COpenSSL.
+        // TLS through OpenSSL (stream BIOs under a NIO handler), server and client ends, ALPN, mutual TLS.
+        // Only importer of COpenSSL.
         .target(
             name: "FraudTLS",
             dependencies: [
@@ -97,16 +98,28 @@ let package = Package(
         // The application behind the RPCs: validation, engine, health (later: the decision journal).
         .target(name: "FraudService", dependencies: ["FraudCore", "FraudWire", "FraudTransport", "FraudPersistence"]),
 
-        // gRPC client connections over NIO + H2ClientSession, PaySim CSV → requests (loadgen, backfill).
+        // gRPC client connections over NIO + H2ClientSession (h2c or TLS, bearer token), PaySim CSV → requests,
+        // the security flags both tools share (loadgen, backfill).
         .target(
             name: "FraudClient",
             dependencies: [
-                "FraudTransport", "FraudWire", "FraudCore",
+                "FraudTransport", "FraudWire", "FraudCore", "FraudTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "FraudClientTests", dependencies: ["FraudClient", "FraudCore"]),
+        .testTarget(
+            name: "FraudClientTests",
+            dependencies: [
+                // FraudTransport, FraudTLS: the TLS tests call an in-process GRPCServer behind a TLSServerHandler.
+                "FraudClient", "FraudCore", "FraudTLS", "FraudTransport", "FraudWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // fraud-loadgen: open/closed-loop load with HDR percentiles. Wiring only.
         .executableTarget(

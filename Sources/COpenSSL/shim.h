@@ -139,6 +139,11 @@ static inline void COpenSSL_setALPN(SSL_CTX *ctx, const unsigned char *wireProto
     SSL_CTX_set_alpn_select_cb(ctx, COpenSSL_alpnSelect, (void *)wireProtocols);
 }
 
+/* Client side: SNI (a macro over SSL_ctrl). Only for host names, never for IP literals (RFC 6066 §3). */
+static inline int COpenSSL_setServerName(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
 /* The first error on this thread's queue as text (and clears the queue). */
 static inline void COpenSSL_lastError(char *buffer, size_t length) {
     unsigned long code = ERR_get_error();

@@ -18,6 +18,11 @@ struct BackfillCommand: AsyncParsableCommand {
             records how many rows are done; running the same command again continues from there (rows sent \
             twice are answered as idempotent replays). Rows that do not parse or validate go to the rejects \
             file as "<line>\\t<reason>".
+
+            A server with authentication on (fraud-server's default) needs a scorer token: --token-file or \
+            $FRAUD_TOKEN. A server with --tls-cert needs --tls (and --tls-ca for a private CA). A stream the server \
+            refuses with UNAUTHENTICATED or PERMISSION_DENIED, or a failed TLS handshake, stops the run at once \
+            (exit 1, the checkpoint kept); other lost connections are retried.
             """
     )
 
@@ -26,6 +31,9 @@ struct BackfillCommand: AsyncParsableCommand {
 
     @Option(help: "Server address, host:port.")
     var target = "127.0.0.1:50051"
+
+    @OptionGroup(title: "TLS and authentication")
+    var security: ClientSecurityOptions
 
     @Option(help: "Transaction id prefix (default: bf-<hash of the file's size and first MiB>).")
     var idPrefix: String?
@@ -91,6 +99,9 @@ struct BackfillCommand: AsyncParsableCommand {
 
     func run() async throws {
         let target = GRPCTarget(parsing: target)!
+        var client = GRPCClientConfiguration()
+        try security.apply(to: &client)
+        if let warning = security.warning { Self.log(warning) }
         var reader = CSVLineReader(path: input)
         guard let inputBytes = reader.fileBytes else {
             throw ValidationError("\(input): no such file")
@@ -165,6 +176,7 @@ struct BackfillCommand: AsyncParsableCommand {
         let isTerminal = isatty(STDERR_FILENO) == 1
         let settings = ReplaySettings(
             target: target,
+            client: client,
             idPrefix: idPrefix,
             windowRows: window,
             streams: streams,

@@ -8,6 +8,8 @@ import NIOCore
 /// The fixed settings of a replay.
 struct ReplaySettings: Sendable {
     var target: GRPCTarget
+    /// TLS and the bearer token.
+    var client: GRPCClientConfiguration
     var idPrefix: String
     /// Rows sent and not yet answered, at most (plus one batch).
     var windowRows: Int
@@ -182,11 +184,15 @@ final class StreamReplayer {
             return
         }
         lane.isConnecting = true
-        GRPCClientConnection.connect(to: settings.target, on: eventLoop).assumeIsolated().whenComplete { result in
+        let connecting = GRPCClientConnection.connect(to: settings.target, on: eventLoop, configuration: settings.client)
+        connecting.assumeIsolated().whenComplete { result in
             lane.isConnecting = false
             switch result {
             case .success(let bound):
                 self.connected(bound.value, lane: lane)
+            case .failure(let error as GRPCClientError) where error.code == .tlsHandshakeFailed:
+                // A certificate that does not verify or a server without TLS or h2 will not change by retrying.
+                self.finish(failure: error.message)
             case .failure(let error):
                 self.lastStatus = "\(error)"
                 self.retry(lane)
@@ -487,6 +493,11 @@ final class StreamReplayer {
         }
         lane.isEnding = false
         lastStatus = status.description
+        // Credentials the server refuses stay refused: stop now (the checkpoint keeps what is done).
+        if status.code == .unauthenticated || status.code == .permissionDenied {
+            finish(failure: "refused by the server: \(status)")
+            return
+        }
         // A row the server refuses ends the stream with the error; the refused row is the first one of this
         // stream not answered. Reject it and carry on with the rest.
         let refusals: [Status.Code] = [.invalidArgument, .failedPrecondition, .resourceExhausted, .outOfRange]

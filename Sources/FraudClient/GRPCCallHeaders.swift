@@ -15,6 +15,12 @@ public enum GRPCCallHeaders {
         return fields
     }
 
+    /// The `authorization` field carrying `token` (`Bearer <token>`).
+    /// - Parameter token: A JWT (printable ASCII without spaces).
+    public static func authorization(bearerToken token: String) -> (String, String) {
+        ("authorization", "Bearer \(token)")
+    }
+
     /// Encodes a deadline as a `grpc-timeout` value: at most 8 digits and a unit, rounded up so the
     /// server never sees a shorter deadline than asked (`250m`, `1500000n`, `120000000u`).
     /// - Parameter timeout: A positive duration (zero or less becomes `1n`).

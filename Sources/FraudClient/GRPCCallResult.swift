@@ -22,6 +22,7 @@ public struct GRPCClientError: Error, Sendable, Hashable, CustomStringConvertibl
             case connectionClosed
             case streamRefused
             case connectFailed
+            case tlsHandshakeFailed
         }
 
         private let wrapped: Wrapped
@@ -33,6 +34,9 @@ public struct GRPCClientError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let streamRefused = Code(.streamRefused)
         /// The TCP connection could not be established.
         public static let connectFailed = Code(.connectFailed)
+        /// TCP is up but the TLS handshake failed: the server's certificate did not verify, it selected no h2,
+        /// it does not speak TLS, it closed the connection or did not finish in time. Retrying rarely helps.
+        public static let tlsHandshakeFailed = Code(.tlsHandshakeFailed)
     }
 
     /// The kind of failure.

@@ -1,3 +1,4 @@
+public import FraudTLS
 public import NIOCore
 
 /// Settings of a ``GRPCClientConnection``.
@@ -11,8 +12,14 @@ public struct GRPCClientConfiguration: Sendable {
     /// Whether unary responses are collected (headers, body). `false` reads only `grpc-status`: results carry the
     /// status code without message or body, for load generation. Streaming calls need `true`.
     public var collectsResponses = true
-    /// How long the TCP connect may take.
+    /// How long the TCP connect may take (and, over TLS, the handshake after it).
     public var connectTimeout: TimeAmount = .seconds(5)
+    /// TLS (ALPN h2, the server's certificate checked for the target's host as the context says, requests with
+    /// `:scheme https`); `nil` speaks cleartext HTTP/2 with prior knowledge (h2c).
+    public var tls: TLSClientContext?
+    /// A JWT sent as `authorization: Bearer <token>` with every call; `nil` sends none.
+    /// - Important: A secret: never log it.
+    public var bearerToken: String?
 
     /// Default settings.
     public init() {}

@@ -1,10 +1,12 @@
+import FraudTLS
+import FraudTransport
 public import FraudWire
 public import NIOCore
 import NIOPosix
-import FraudTransport
 
-/// A gRPC client connection over cleartext HTTP/2 (h2c), through libnghttp2 (``H2ClientSession``) on a
-/// swift-nio channel with TCP_NODELAY.
+/// A gRPC client connection over HTTP/2 through libnghttp2 (``H2ClientSession``) on a swift-nio channel with
+/// TCP_NODELAY: cleartext (h2c), or TLS with ALPN h2 when ``GRPCClientConfiguration/tls`` is set. With
+/// ``GRPCClientConfiguration/bearerToken`` set, every call carries `authorization: Bearer <token>`.
 ///
 /// Three ways to call:
 /// - ``startCall(_:message:tag:)``: the hot path for load generation; no closure or promise per call, the
@@ -27,21 +29,36 @@ public final class GRPCClientConnection {
     private let channel: any Channel
     private let handler: GRPCClientHandler
     private let authority: String
+    /// `:scheme`: `https` over TLS, else `http`.
+    private let scheme: String
+    /// Fields every call carries after the caller's (`authorization`).
+    private let connectionFields: [(String, String)]
 
-    private init(channel: any Channel, handler: GRPCClientHandler, target: GRPCTarget, authority: String) {
+    private init(
+        channel: any Channel,
+        handler: GRPCClientHandler,
+        target: GRPCTarget,
+        authority: String,
+        configuration: GRPCClientConfiguration
+    ) {
         self.eventLoop = channel.eventLoop
         self.channel = channel
         self.handler = handler
         self.target = target
         self.authority = authority
+        self.scheme = configuration.tls == nil ? "http" : "https"
+        self.connectionFields = configuration.bearerToken.map { [GRPCCallHeaders.authorization(bearerToken: $0)] } ?? []
     }
 
     /// Connects to `target` on `eventLoop`.
     /// - Parameters:
     ///   - target: The server.
     ///   - eventLoop: The loop that will own the connection.
-    ///   - configuration: Windows, limits and timeouts.
-    /// - Returns: The connection once TCP is up (the HTTP/2 preface is already queued), bound to its loop.
+    ///   - configuration: Windows, limits, timeouts, TLS and the bearer token.
+    /// - Returns: The connection once TCP is up and, over TLS, the handshake done (the HTTP/2 preface is
+    ///   already queued), bound to its loop. Fails with ``GRPCClientError``: ``GRPCClientError/Code/connectFailed``
+    ///   when TCP cannot connect, ``GRPCClientError/Code/tlsHandshakeFailed`` with OpenSSL's reason when the
+    ///   handshake fails (e.g. `certificate verify failed (certificate: unable to get local issuer certificate)`).
     public static func connect(
         to target: GRPCTarget,
         on eventLoop: any EventLoop,
@@ -51,11 +68,21 @@ public final class GRPCClientConnection {
         let maxMessageBytes = configuration.maxMessageBytes
         let collectsResponses = configuration.collectsResponses
         let authority = configuration.authority ?? target.authority
+        let tls = configuration.tls
+        let handshakeTimeout = configuration.connectTimeout
+        // The TLS handler, kept from the initializer: once the handshake failed the channel may already be
+        // closed and its pipeline empty when the connect future completes.
+        let tlsHandler = NIOLoopBoundBox.makeEmptyBox(valueType: TLSClientHandler.self, eventLoop: eventLoop)
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let handler = tls.makeClientHandler(serverName: target.host, handshakeTimeout: handshakeTimeout)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        tlsHandler.value = handler
+                    }
                     let handler = GRPCClientHandler(
                         windowSize: windowSize,
                         maxMessageBytes: maxMessageBytes,
@@ -68,13 +95,22 @@ public final class GRPCClientConnection {
             .flatMapErrorThrowing { error in
                 throw GRPCClientError(code: .connectFailed, message: "cannot connect to \(target): \(error)")
             }
+            .flatMap { channel in
+                guard let handler = tlsHandler.value else { return channel.eventLoop.makeSucceededFuture(channel) }
+                tlsHandler.value = nil
+                return handler.handshakeFuture.map { _ in channel }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw GRPCClientError(code: .tlsHandshakeFailed, message: "cannot connect to \(target): \(error)")
+                }
+            }
             .flatMapThrowing { channel in
                 let handler = try channel.pipeline.syncOperations.handler(type: GRPCClientHandler.self)
                 let connection = GRPCClientConnection(
                     channel: channel,
                     handler: handler,
                     target: target,
-                    authority: authority
+                    authority: authority,
+                    configuration: configuration
                 )
                 return NIOLoopBound(connection, eventLoop: channel.eventLoop)
             }
@@ -107,7 +143,13 @@ public final class GRPCClientConnection {
     ///   - headers: From ``GRPCCallHeaders/make(timeout:)``.
     /// - Returns: The header block (`:authority` is this connection's); reuse it for every call.
     public func makeRequestHead(path: String, headers: [(String, String)]) -> GRPCRequestHead {
-        GRPCRequestHead(head: H2RequestHead(path: path, authority: authority, headers: headers))
+        GRPCRequestHead(head: requestHead(path: path, headers: headers))
+    }
+
+    /// The header block of a call on this connection: its `:scheme` and `:authority`, the caller's fields, then
+    /// the connection's (`authorization`).
+    private func requestHead(path: String, headers: [(String, String)]) -> H2RequestHead {
+        H2RequestHead(path: path, authority: authority, headers: headers + connectionFields, scheme: scheme)
     }
 
     /// Starts a unary call whose result goes to ``onTaggedResponse``.
@@ -142,7 +184,7 @@ public final class GRPCClientConnection {
     ///   when the call cannot start.
     public func unary(path: String, headers: [(String, String)], message: [UInt8]) -> EventLoopFuture<GRPCCallResult> {
         let promise = eventLoop.makePromise(of: GRPCCallResult.self)
-        handler.startUnary(path: path, authority: authority, headers: headers, message: message, promise: promise)
+        handler.startUnary(head: requestHead(path: path, headers: headers), message: message, promise: promise)
         return promise.futureResult
     }
 
@@ -159,13 +201,7 @@ public final class GRPCClientConnection {
         onMessage: @escaping ([UInt8]) -> Void,
         onClose: @escaping (Status) -> Void
     ) -> GRPCStreamingCall? {
-        handler.startStreaming(
-            path: path,
-            authority: authority,
-            headers: headers,
-            onMessage: onMessage,
-            onClose: onClose
-        )
+        handler.startStreaming(head: requestHead(path: path, headers: headers), onMessage: onMessage, onClose: onClose)
     }
 
     /// Writes queued requests now instead of at the end of the event-loop turn.

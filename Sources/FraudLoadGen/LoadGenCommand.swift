@@ -13,16 +13,24 @@ import NIOPosix
 struct LoadGenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud-loadgen",
-        abstract: "Load generator for fraud.v1.FraudScoring/Score (h2c through libnghttp2).",
+        abstract: "Load generator for fraud.v1.FraudScoring/Score (HTTP/2 through libnghttp2, h2c or TLS).",
         discussion: """
             Open loop (--rate N) sends on a fixed schedule and measures every call from its scheduled send \
             time, so a stalled server shows its whole queue (no coordinated omission). Closed loop \
             (--rate max) keeps --streams calls in flight on each connection.
+
+            A server with authentication on (fraud-server's default) needs a scorer token: --token-file or \
+            $FRAUD_TOKEN. A server with --tls-cert needs --tls (and --tls-ca for a private CA). Calls the server \
+            refuses are counted by status (UNAUTHENTICATED, PERMISSION_DENIED, ...); when every call is refused \
+            for want of a valid token, the run exits 3.
             """
     )
 
     @Option(help: "Server address, host:port.")
     var target = "127.0.0.1:50051"
+
+    @OptionGroup(title: "TLS and authentication")
+    var security: ClientSecurityOptions
 
     @Option(help: "TCP connections.")
     var connections = 4
@@ -169,8 +177,12 @@ struct LoadGenCommand: AsyncParsableCommand {
         let signalSource = Self.installInterruptHandler(stopSwitch)
         defer { signalSource.cancel() }
 
+        var client = GRPCClientConfiguration()
+        try security.apply(to: &client)
+        if let warning = security.warning { Self.printError(warning) }
         var settings = LoadRunSettings(
             target: target,
+            client: client,
             connections: connections,
             streams: streams ?? (rate.perSecond == nil ? 32 : 1000),
             rate: rate.perSecond,
@@ -208,6 +220,10 @@ struct LoadGenCommand: AsyncParsableCommand {
         }
         print(report.text)
         if let jsonOut { try Self.writeJSON(report, to: jsonOut) }
+        if let line = Self.refusalLine(for: report) {
+            Self.printError(line)
+            throw ExitCode(3)
+        }
         if let line = targets.failureLine(for: report) {
             Self.printError(line)
             throw ExitCode(2)
@@ -312,6 +328,14 @@ struct LoadGenCommand: AsyncParsableCommand {
             throw ValidationError("\(path) has no valid PaySim rows")
         }
         return transactions
+    }
+
+    /// When no call succeeded and the server refused calls for their credentials, a line that says so.
+    static func refusalLine(for report: LoadReport) -> String? {
+        let refusals = ["UNAUTHENTICATED", "PERMISSION_DENIED"].filter { (report.errorsByStatus[$0] ?? 0) > 0 }
+        guard report.requests == 0, !refusals.isEmpty else { return nil }
+        return "REFUSED: the server answered \(refusals.joined(separator: " and ")) to every call: pass a valid "
+            + "scorer token (--token-file FILE or $\(ClientSecurityOptions.tokenVariable))"
     }
 
     private static func randomRunID() -> String {

@@ -8,6 +8,8 @@ import Synchronization
 /// The settings of one measured run (a plain run, or one step of a sweep).
 struct LoadRunSettings: Sendable {
     var target: GRPCTarget
+    /// TLS and the bearer token (``LoadRun`` turns response collection off).
+    var client: GRPCClientConfiguration
     var connections: Int
     var streams: Int
     /// Open-loop rate, or `nil` for closed loop.
@@ -68,7 +70,7 @@ enum LoadRun {
         stopSwitch: StopSwitch
     ) async throws -> LoadReport {
         // Only grpc-status is needed per call: no header strings or bodies are kept.
-        var configuration = GRPCClientConfiguration()
+        var configuration = settings.client
         configuration.collectsResponses = false
         var connections: [NIOLoopBound<GRPCClientConnection>] = []
         for _ in 0..<settings.connections {

@@ -20,15 +20,21 @@ public struct TLSConfiguration: Sendable, Equatable {
     }
 }
 
-/// A TLS set-up failure, with OpenSSL's reason.
+/// A TLS failure (set-up, handshake or record layer), with OpenSSL's reason.
 public struct TLSError: Error, CustomStringConvertible, Sendable {
     public let description: String
 
+    /// `what`, then the first error on this thread's OpenSSL error queue (which it clears), if any.
     init(_ what: String) {
         var text = [CChar](repeating: 0, count: 256)
         COpenSSL_lastError(&text, text.count)
         let reason = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         self.description = reason.isEmpty ? what : "\(what): \(reason)"
+    }
+
+    /// Exactly `description`, without looking at OpenSSL's error queue.
+    init(description: String) {
+        self.description = description
     }
 }
 
@@ -36,44 +42,21 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
 /// verification. One per listener; every connection's ``TLSServerHandler`` is made from it.
 ///
 /// `SSL_CTX` is safe to share between threads once configured (OpenSSL 1.1+ locks its own state).
-public final class TLSContext: @unchecked Sendable {
-    let context: OpaquePointer
-    /// ALPN list in wire format (length-prefixed, NUL-terminated for the C callback); lives as long as `context`.
-    private let alpnWire: UnsafeMutablePointer<UInt8>
-    /// The BIO method of every connection's ciphertext stream (`COpenSSL_newStreamMethod`).
-    let streamMethod: OpaquePointer
+public final class TLSContext: Sendable {
+    /// The `SSL_CTX`, its stream BIO method and ALPN list; lives as long as the context and its connections.
+    let handle: SSLContextHandle
     public let configuration: TLSConfiguration
 
     /// Loads the certificate and key and checks they belong together.
     /// - Throws: ``TLSError`` naming the file and OpenSSL's reason.
     public init(configuration: TLSConfiguration) throws(TLSError) {
-        guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("SSL_CTX_new failed") }
-        guard let streamMethod = COpenSSL_newStreamMethod() else {
-            SSL_CTX_free(context)
-            throw TLSError("cannot make the TLS stream BIO method")
-        }
-        var wire: [UInt8] = []
-        for name in configuration.applicationProtocols {
-            let bytes = Array(name.utf8)
-            precondition(!bytes.isEmpty && bytes.count < 256, "ALPN protocol names are 1-255 bytes")
-            wire.append(UInt8(bytes.count))
-            wire += bytes
-        }
-        wire.append(0)
-        let alpn = UnsafeMutablePointer<UInt8>.allocate(capacity: wire.count)
-        alpn.initialize(from: wire, count: wire.count)
-        self.context = context
-        self.streamMethod = streamMethod
-        self.alpnWire = alpn
+        let handle = try SSLContextHandle(
+            method: TLS_server_method(),
+            applicationProtocols: configuration.applicationProtocols
+        )
+        self.handle = handle
         self.configuration = configuration
-
-        COpenSSL_hardenOptions(context)
-        guard COpenSSL_setMinimumTLS12(context) == 1 else { throw TLSError("cannot require TLS 1.2") }
-        // TLS 1.3 suites in Mozilla's recommended order (AES-128-GCM first: 10 AES rounds instead of 14 for
-        // every record, on both ends); with server preference on, the server's order decides.
-        guard SSL_CTX_set_ciphersuites(context, Self.tls13CipherSuites) == 1 else {
-            throw TLSError("cannot set the TLS 1.3 cipher suites")
-        }
+        let context = handle.context
         guard SSL_CTX_use_certificate_chain_file(context, configuration.certificateChainPath) == 1 else {
             throw TLSError("cannot load certificate chain \(configuration.certificateChainPath)")
         }
@@ -91,17 +74,8 @@ public final class TLSContext: @unchecked Sendable {
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         }
         if !configuration.applicationProtocols.isEmpty {
-            COpenSSL_setALPN(context, alpn)
+            COpenSSL_setALPN(context, handle.alpnWire)
         }
-    }
-
-    /// The TLS 1.3 cipher suites, preferred first.
-    static let tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-
-    deinit {
-        SSL_CTX_free(context)
-        BIO_meth_free(streamMethod)
-        alpnWire.deallocate()
     }
 
     /// A handler for one accepted connection; put it first in the channel's pipeline.

@@ -25,7 +25,7 @@ public struct H2Response: Sendable {
     public var grpcStatus: Int? { field("grpc-status").flatMap { Int($0) } }
 }
 
-/// The request header block of a call (`:method POST`, `:scheme http`, `:path`, `:authority`, then the extra
+/// The request header block of a call (`:method POST`, `:scheme`, `:path`, `:authority`, then the extra
 /// fields), encoded once as the `nghttp2_nv` array nghttp2 takes, so a client that makes many calls with the
 /// same headers does not rebuild them per call.
 ///
@@ -41,8 +41,9 @@ public final class H2RequestHead {
     ///   - path: `:path`, e.g. `/fraud.v1.FraudScoring/Score`.
     ///   - authority: `:authority`.
     ///   - headers: extra fields (e.g. `content-type`, `te`, `grpc-timeout`), names in lower case.
-    public init(path: String, authority: String = "localhost", headers: [(String, String)] = []) {
-        let all = [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority)] + headers
+    ///   - scheme: `:scheme`: `http` for cleartext h2c, `https` over TLS.
+    public init(path: String, authority: String = "localhost", headers: [(String, String)] = [], scheme: String = "http") {
+        let all = [(":method", "POST"), (":scheme", scheme), (":path", path), (":authority", authority)] + headers
         hpackFields = all.map { HPACKRequestEncoder.Field(name: $0.0, value: $0.1) }
         let total = all.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
         bytes = .allocate(capacity: max(total, 1))

@@ -397,4 +397,28 @@ struct AuthorizationEliderTests {
         print("elider: \(read.count) bytes, 32 calls per read: \(nanos / Double(iterations * 32)) ns per call (scan + rewrite)")
         #expect(findings.count == 32)
     }
+
+    @Test(
+        "H2ClientSession sends H2RequestHead's :scheme (https over TLS); nghttp2's encoding sends a never-indexed authorization the elider finds, our own an indexed one it leaves alone",
+        arguments: [H2ClientSession.HeaderEncoding.nghttp2, .own]
+    )
+    func clientRequestHead(encoding: H2ClientSession.HeaderEncoding) throws {
+        let client = H2ClientSession(headerEncoding: encoding)
+        let head = H2RequestHead(
+            path: "/fraud.v1.FraudScoring/Score",
+            authority: "127.0.0.1:50051",
+            headers: [("content-type", "application/grpc"), ("te", "trailers"), ("authorization", token)],
+            scheme: "https"
+        )
+        #expect(client.submitRequest(head: head, body: [0, 0, 0, 0, 0]) > 0)
+        var bytes: [UInt8] = []
+        #expect(client.produceOutput { bytes.append(contentsOf: $0) })
+        let headers = try #require(frames(bytes)?.first { $0.type == 1 })
+        let fields = try #require(HPACK().decode(headers.block))
+        #expect(fields.map(\.0) == [":method", ":scheme", ":path", ":authority", "content-type", "te", "authorization"])
+        #expect(fields.first { $0.0 == ":scheme" }?.1 == "https")
+        #expect(fields.first { $0.0 == "authorization" }?.1 == token)
+        var harness = Harness()
+        #expect(harness.learn(headers.block).isEmpty == (encoding == .own))
+    }
 }

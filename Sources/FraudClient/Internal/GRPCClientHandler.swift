@@ -93,18 +93,11 @@ final class GRPCClientHandler: ChannelInboundHandler {
         return true
     }
 
-    func startUnary(
-        path: String,
-        authority: String,
-        headers: [(String, String)],
-        message: [UInt8],
-        promise: EventLoopPromise<GRPCCallResult>
-    ) {
+    func startUnary(head: H2RequestHead, message: [UInt8], promise: EventLoopPromise<GRPCCallResult>) {
         guard isActive else {
             promise.fail(GRPCClientError(code: .connectionClosed, message: "connection is closed"))
             return
         }
-        let head = H2RequestHead(path: path, authority: authority, headers: headers)
         let id = session.submitRequest(head: head, body: message)
         guard id > 0 else {
             promise.fail(GRPCClientError(code: .streamRefused, message: "nghttp2 refused a new stream (\(id))"))
@@ -115,15 +108,12 @@ final class GRPCClientHandler: ChannelInboundHandler {
     }
 
     func startStreaming(
-        path: String,
-        authority: String,
-        headers: [(String, String)],
+        head: H2RequestHead,
         onMessage: @escaping ([UInt8]) -> Void,
         onClose: @escaping (Status) -> Void
     ) -> GRPCStreamingCall? {
         guard isActive else { return nil }
         installDataHook()
-        let head = H2RequestHead(path: path, authority: authority, headers: headers)
         let id = session.submitRequest(head: head, body: [], endStream: false)
         guard id > 0 else { return nil }
         let call = GRPCStreamingCall(
