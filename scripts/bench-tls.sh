@@ -4,7 +4,7 @@
 # Two release fraud-servers side by side (journal only, admin port off):
 #   plain  --auth off, h2c
 #   secure --tls-cert/--tls-key (throw-away self-signed P-256 certificate), --auth on with a fresh ES256 key,
-#          one scorer user; h2load sends `authorization: Bearer <token>` on every request
+#          one scorer user; every request carries `authorization: Bearer <token>`
 # Two clients, each alternately against both servers, ROUNDS times (the same prebuilt Score request, the same
 # connections x streams, one client thread, connections reused for every request):
 #   h2load         nghttp2's encoder: `authorization` goes as a never-indexed literal, Huffman-coded per call
@@ -12,9 +12,10 @@
 #                  per connection and then sends a one-byte reference, as grpc-go and grpc-java do
 # The report gives each round and, per client, the median ratio secure/plain. LOADGEN=0 skips fraud-loadgen.
 #
-# PIN=1 pins both servers to CPU 0 and h2load to CPU 1 (taskset), so each side has a core of its own and the
-# figure is the server's throughput; by default all three share both cores, so the ratio also carries h2load's
-# own extra cost of TLS and of Huffman-coding the never-indexed token on every call.
+# PIN=1 pins both servers to CPU 0 and the client to CPU 1 (taskset), so each side has a core of its own and the
+# figure is the server's throughput; by default all share both cores, so the ratio also carries the client's own
+# extra cost of TLS (and, for h2load, of Huffman-coding the never-indexed token on every call). The last line is
+# the server's capacity ratio: its CPU per request, cleartext over TLS + JWT (median over all runs).
 #
 # Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
 set -euo pipefail
@@ -123,6 +124,7 @@ printf '| round | client | cleartext, no auth (req/s) | TLS + JWT (req/s) | rati
 printf '|---|---|---|---|---|---|---|\n'
 h2_ratios=()
 lg_ratios=()
+cpu_ratios=()  # server CPU per request, cleartext / TLS + JWT: the server's capacity ratio
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS"
     read -r plain plain_cpu < <(run_h2load "$PLAIN_PID" "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score")
@@ -130,6 +132,7 @@ for round in $(seq 1 "$ROUNDS"); do
         -H "authorization: Bearer $TOKEN")
     ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
     h2_ratios+=("$ratio")
+    cpu_ratios+=("$(python3 -c "print(f'{$plain_cpu/$secure_cpu:.3f}')")")
     printf '| %s | h2load | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
     [ "$LOADGEN" = 1 ] || continue
     read -r plain plain_cpu < <(run_loadgen "$PLAIN_PID" "127.0.0.1:$PLAIN_PORT")
@@ -137,6 +140,7 @@ for round in $(seq 1 "$ROUNDS"); do
         --tls-ca "$OUT/tls.pem" --token-file "$OUT/token")
     ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
     lg_ratios+=("$ratio")
+    cpu_ratios+=("$(python3 -c "print(f'{$plain_cpu/$secure_cpu:.3f}')")")
     printf '| %s | fraud-loadgen | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -148,3 +152,4 @@ echo "median TLS+JWT / cleartext throughput, h2load: $(median "${h2_ratios[@]}")
 if [ "$LOADGEN" = 1 ]; then
     echo "median TLS+JWT / cleartext throughput, fraud-loadgen: $(median "${lg_ratios[@]}") ($setup)"
 fi
+echo "median server capacity ratio (server CPU per request, cleartext / TLS+JWT, all runs): $(median "${cpu_ratios[@]}")"
