@@ -17,13 +17,13 @@
 # extra cost of TLS (and, for h2load, of Huffman-coding the never-indexed token on every call). The last line is
 # the server's capacity ratio: its CPU per request, cleartext over TLS + JWT (median over all runs).
 #
-# Environment: ROUNDS=5 DURATION=5 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
+# Environment: ROUNDS=11 DURATION=3 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SCRATCH=${SCRATCH:-.build}
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-11}
+DURATION=${DURATION:-3}
 CONNECTIONS=${CONNECTIONS:-4}
 STREAMS=${STREAMS:-32}
 OUT=${OUT:-var/bench-tls}
