@@ -147,10 +147,10 @@ public final class H2ClientSession {
 
     private let headerEncoding: HeaderEncoding
     @exclusivity(unchecked) private var encoder = HPACKRequestEncoder()
-    /// The fields part of the last block encoded without changing the table, for the head it was encoded for:
-    /// valid while the table stays at `cachedGeneration`.
+    /// The fields part of the last block that was all indexes, and the head it was encoded for (held, so its
+    /// identity cannot pass to a new head): valid while the table stays at `cachedGeneration`.
     @exclusivity(unchecked) private var cachedBlock: [UInt8] = []
-    @exclusivity(unchecked) private var cachedHead: ObjectIdentifier?
+    @exclusivity(unchecked) private var cachedHead: H2RequestHead?
     @exclusivity(unchecked) private var cachedGeneration = -1
     /// A rewritten HEADERS frame, reused.
     @exclusivity(unchecked) private var frameScratch: [UInt8] = []
@@ -333,17 +333,14 @@ public final class H2ClientSession {
             block.append(contentsOf: frame[start..<position])
         }
         guard position == frame.count else { return false }
-        let identity = ObjectIdentifier(head)
-        if cachedHead == identity && cachedGeneration == encoder.generation {
+        if cachedHead === head && cachedGeneration == encoder.generation {
             block.append(contentsOf: cachedBlock)
         } else {
-            let generation = encoder.generation
             var fields: [UInt8] = []
-            encoder.encode(head.hpackFields, into: &fields)
-            if encoder.generation == generation {
+            if encoder.encode(head.hpackFields, into: &fields) {
                 cachedBlock = fields
-                cachedHead = identity
-                cachedGeneration = generation
+                cachedHead = head
+                cachedGeneration = encoder.generation
             }
             block.append(contentsOf: fields)
         }

@@ -5,8 +5,10 @@
 /// every call, so a client that sends the same bearer token on every call Huffman-codes ~260 bytes per call and
 /// the server decodes them again. Like grpc-go and grpc-java, this encoder inserts each stable field into the
 /// dynamic table once (a literal with incremental indexing, raw octets) and refers to it by a one-byte index
-/// from then on: after the first call, a call's whole header block is a few bytes. Fields whose value changes
-/// from call to call (`grpc-timeout`) are sent as literals without indexing, so they never churn the table.
+/// from then on: after the first call, a call's whole header block is a few bytes. A field whose value may
+/// change from call to call (`grpc-timeout`) is indexed only once the same value comes a second time in a row
+/// (a client with one fixed deadline), and sent as a literal without indexing otherwise, so varying deadlines
+/// never churn the table.
 ///
 /// The encoder mirrors the server's decoder table: every insertion and eviction follows RFC 7541 §4, and
 /// dynamic table size updates that precede a block (nghttp2 writes them when the server's
@@ -23,6 +25,8 @@ struct HPACKRequestEncoder {
         var staticName: Int
         /// Whether the field goes into the dynamic table (false: a literal without indexing on every call).
         var isIndexed: Bool
+        /// Whether the value may change from call to call: indexed only when repeated (see the type's notes).
+        var isVariable: Bool
 
         /// Entry size per RFC 7541 §4.1.
         var size: Int { name.count + value.count + 32 }
@@ -32,7 +36,8 @@ struct HPACKRequestEncoder {
             self.value = Array(value.utf8)
             staticPair = Self.staticPairs.firstIndex { $0.0 == name && $0.1 == value }.map { $0 + 1 } ?? 0
             staticName = Self.staticNames[name] ?? 0
-            isIndexed = staticPair == 0 && !Self.variableNames.contains(name)
+            isVariable = Self.variableNames.contains(name)
+            isIndexed = staticPair == 0
         }
 
         /// The static table's (name, value) pairs a request may use, at their indexes 1… (RFC 7541 Appendix A).
@@ -56,6 +61,8 @@ struct HPACKRequestEncoder {
     private(set) var maxSize = 4_096
     /// Bumped whenever the table changes, so a caller may reuse a block encoded at the same generation.
     private(set) var generation = 0
+    /// The value each variable field last had, to index it when it repeats.
+    private var lastVariableValues: [[UInt8]: [UInt8]] = [:]
 
     /// Entries in the table.
     var entryCount: Int { entries.count }
@@ -68,22 +75,36 @@ struct HPACKRequestEncoder {
     }
 
     /// Appends the representation of `fields` (in order) to `block`, updating the table as the decoder will.
-    mutating func encode(_ fields: [Field], into block: inout [UInt8]) {
+    /// - Returns: whether every field went as an index (static or dynamic): then, as long as the table does
+    ///   not change (``generation``), encoding the same fields again gives the same bytes.
+    @discardableResult
+    mutating func encode(_ fields: [Field], into block: inout [UInt8]) -> Bool {
+        var allIndexed = true
         for field in fields {
             if field.staticPair != 0 {
                 Self.appendInteger(field.staticPair, prefixBits: 7, flags: 0x80, to: &block)
             } else if let position = entries.lastIndex(where: { $0.name == field.name && $0.value == field.value }) {
                 Self.appendInteger(62 + (entries.count - 1 - position), prefixBits: 7, flags: 0x80, to: &block)
-            } else if field.isIndexed && field.size <= maxSize {
+            } else if field.isIndexed && field.size <= maxSize && isRepeated(field) {
                 appendLiteral(field, prefixBits: 6, flags: 0x40, to: &block)
                 evict(toFit: field.size)
                 entries.append((field.name, field.value))
                 size += field.size
                 generation &+= 1
+                allIndexed = false
             } else {
                 appendLiteral(field, prefixBits: 4, flags: 0x00, to: &block)
+                allIndexed = false
             }
         }
+        return allIndexed
+    }
+
+    /// Whether a variable field has the value it had last time (recording this one); always true for others.
+    private mutating func isRepeated(_ field: Field) -> Bool {
+        guard field.isVariable else { return true }
+        let previous = lastVariableValues.updateValue(field.value, forKey: field.name)
+        return previous == field.value
     }
 
     private func appendLiteral(_ field: Field, prefixBits: Int, flags: UInt8, to block: inout [UInt8]) {

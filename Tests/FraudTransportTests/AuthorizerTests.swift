@@ -188,6 +188,22 @@ struct AuthorizerTests {
         #expect(!pair.serverFailed)
     }
 
+    @Test("heads made per call with alternating tokens: each call is judged by its own token (own encoding)")
+    func alternatingHeadsPerCall() throws {
+        let (pair, service, _) = setUp(headerEncoding: .own)
+        for call in 0..<40 {
+            // A fresh head per call (as a client building its headers per call does), the two tokens alternating:
+            // the session's cached block must never carry one call's token into another.
+            let token = call % 2 == 0 ? "Bearer good" : "Bearer forged"
+            pair.client.submitRequest(
+                head: H2RequestHead(path: "/fraud.v1.FraudScoring/Score", headers: grpcHeaders + [("authorization", token)]),
+                body: framedRequest(id: "a-\(call)"))
+            pair.run()
+        }
+        #expect(pair.responses.map(status) == (0..<40).map { $0 % 2 == 0 ? "0" : "16" })
+        #expect(service.calls.load(ordering: .relaxed) == 20)
+    }
+
     @Test("a grant whose HEADERS came split across reads is adopted by the next whole one, then elided")
     func splitFirstGrant() throws {
         let (pair, service, authorizer) = setUp()

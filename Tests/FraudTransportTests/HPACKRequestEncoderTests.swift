@@ -76,6 +76,23 @@ struct HPACKRequestEncoderTests {
         #expect(encoder.entryCount == 5)
     }
 
+    @Test("a grpc-timeout that repeats is indexed from its second use; one that varies never is")
+    func repeatedTimeout() {
+        var encoder = HPACKRequestEncoder()
+        let inflater = Inflater()
+        var sizes: [Int] = []
+        for timeout in ["1000m", "1000m", "1000m", "250m", "1000m"] {
+            let fields = request(timeout: timeout)
+            var block: [UInt8] = []
+            encoder.encode(fields.map { HPACKRequestEncoder.Field(name: $0.0, value: $0.1) }, into: &block)
+            #expect(same(inflater.decode(block), fields))
+            sizes.append(block.count)
+        }
+        // Literal without indexing, literal with incremental indexing, then one byte; 250m is new (a literal),
+        // and 1000m, still in the table, is a one-byte reference again.
+        #expect(sizes[1] > 8 && sizes[2] == 8 && sizes[3] == 7 + 19 && sizes[4] == 8, "\(sizes)")
+    }
+
     @Test("a new token gets its own entry; old entries are evicted in order and references stay right")
     func evictionKeepsStep() {
         var encoder = HPACKRequestEncoder()
@@ -179,6 +196,35 @@ struct H2ClientHeaderEncodingTests {
         #expect(emptied.count == 2 && emptied.allSatisfy { $0 > 200 })
         let regrown = exchange(settings: 4_096, calls: 3)
         #expect(regrown.count == 3 && regrown[0] > 200 && regrown[1] == 7 && regrown[2] == 7)
+    }
+
+    @Test("heads made per call, or used alternately, each get their own fields on the wire")
+    func headsPerCall() {
+        let client = H2ClientSession()
+        let inflater = Inflater()
+        var expected: [[(String, String)]] = []
+        let shared = H2RequestHead(path: "/fraud.v1.FraudScoring/Score", headers: [("authorization", "Bearer shared")])
+        for call in 0..<60 {
+            let token = "Bearer t\(call % 7)"
+            if call % 3 == 0 {
+                client.submitRequest(head: shared, body: [0, 0, 0, 0, 0])
+                expected.append([(":method", "POST"), (":scheme", "http"), (":path", "/fraud.v1.FraudScoring/Score"),
+                                 (":authority", "localhost"), ("authorization", "Bearer shared")])
+            } else {
+                // A fresh head each call: its storage may reuse the address of one already freed.
+                client.submitRequest(
+                    head: H2RequestHead(path: "/p\(call % 2)", headers: [("authorization", token)]),
+                    body: [0, 0, 0, 0, 0])
+                expected.append([(":method", "POST"), (":scheme", "http"), (":path", "/p\(call % 2)"),
+                                 (":authority", "localhost"), ("authorization", token)])
+            }
+            var out: [UInt8] = []
+            _ = client.produceOutput { out.append(contentsOf: $0) }
+            for block in headerBlocks(out, preface: call == 0) {
+                #expect(same(inflater.decode(block), expected.removeFirst()), "call \(call)")
+            }
+        }
+        #expect(expected.isEmpty)
     }
 
     @Test("nghttp2's encoding, when asked for, sends authorization as a literal on every call")
