@@ -121,12 +121,22 @@ public enum FeatureExtractor {
         origin: VelocitySnapshot,
         destination: VelocitySnapshot
     ) -> Features {
+        features(for: TransactionFigures(transaction), origin: origin, destination: destination)
+    }
+
+    /// ``features(for:origin:destination:)`` from the transaction's figures alone (no strings, so the hot path
+    /// passes them around without retaining anything).
+    static func features(
+        for transaction: TransactionFigures,
+        origin: VelocitySnapshot,
+        destination: VelocitySnapshot
+    ) -> Features {
         let amount = transaction.amountCents
         let originBefore = transaction.originBalanceBeforeCents
         let originAfter = transaction.originBalanceAfterCents
         let destinationBefore = transaction.destinationBalanceBeforeCents
         let destinationAfter = transaction.destinationBalanceAfterCents
-        let isMerchant = transaction.destinationAccount.utf8.first == UInt8(ascii: "M")
+        let isMerchant = transaction.isDestinationMerchant
         let movesMoneyOut = transaction.type == .transfer || transaction.type == .cashOut
         let ratio: Double =
             originBefore > 0
@@ -152,5 +162,30 @@ public enum FeatureExtractor {
             origin: origin,
             destination: destination
         )
+    }
+}
+
+/// What scoring needs of a ``Transaction`` besides its strings: trivial, so it is copied without retaining.
+struct TransactionFigures {
+    var step: UInt32
+    var type: TransactionType
+    var amountCents: Int64
+    var originBalanceBeforeCents: Int64
+    var originBalanceAfterCents: Int64
+    var destinationBalanceBeforeCents: Int64
+    var destinationBalanceAfterCents: Int64
+    /// The destination's name starts with `M` (PaySim's merchants).
+    var isDestinationMerchant: Bool
+
+    @inline(__always)
+    init(_ transaction: borrowing Transaction) {
+        step = transaction.step
+        type = transaction.type
+        amountCents = transaction.amountCents
+        originBalanceBeforeCents = transaction.originBalanceBeforeCents
+        originBalanceAfterCents = transaction.originBalanceAfterCents
+        destinationBalanceBeforeCents = transaction.destinationBalanceBeforeCents
+        destinationBalanceAfterCents = transaction.destinationBalanceAfterCents
+        isDestinationMerchant = transaction.destinationAccount.utf8.first == UInt8(ascii: "M")
     }
 }

@@ -41,7 +41,16 @@ extension RiskEngine {
             while start < transactions.endIndex {
                 let end = min(start + Self.batchWindow, transactions.endIndex)
                 for index in start..<end {
-                    let (idHash, origin, destination, fingerprint) = Self.keys(of: transactions[index])
+                    // Field by field rather than `keys(of: transactions[index])`, which copies the whole
+                    // transaction (retaining and releasing its three strings) first.
+                    let idHash = FNV1a.hash(transactions[index].transactionID)
+                    let origin = AccountKey(transactions[index].originAccount)
+                    let destination = AccountKey(transactions[index].destinationAccount)
+                    let fingerprint = transactions[index].fingerprint(
+                        transactionIDHash: idHash,
+                        originHash: origin.hash,
+                        destinationHash: destination.hash
+                    )
                     keys.initializeElement(
                         at: index - start,
                         to: BatchKeys(
@@ -64,23 +73,23 @@ extension RiskEngine {
                 }
                 for index in start..<end {
                     let key = keys[index - start]
-                    let transaction = transactions[index]
+                    let figures = TransactionFigures(transactions[index])
                     let origin = AccountKey(
-                        account: transaction.originAccount,
+                        account: transactions[index].originAccount,
                         hash: key.originHash,
                         code: key.originCode
                     )
                     let destination = AccountKey(
-                        account: transaction.destinationAccount,
+                        account: transactions[index].destinationAccount,
                         hash: key.destinationHash,
                         code: key.destinationCode
                     )
                     let result = idempotency.resolveIfCommitted(
-                        transactionID: transaction.transactionID,
+                        transactionID: transactions[index].transactionID,
                         hash: key.idHash,
                         fingerprint: key.fingerprint
                     ) {
-                        let assessment = assess(observe(transaction, origin: origin, destination: destination))
+                        let assessment = assess(observe(figures, origin: origin, destination: destination))
                         return commit(index, assessment) ? assessment : nil
                     }
                     outcome(index, result)

@@ -18,6 +18,7 @@ extension RiskEngine {
         _ = label
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         prefetch(idHash: idHash, origin: origin, destination: destination)
+        let figures = TransactionFigures(transaction)
         return idempotency.resolveIfCommitted(
             transactionID: transaction.transactionID,
             hash: idHash,
@@ -26,7 +27,7 @@ extension RiskEngine {
             // The index buckets prefetched above have had the id lookup's time to arrive: start the
             // destination's slot now, so its miss overlaps the origin's.
             velocity.prefetchSlot(hash: destination.hash, code: destination.code)
-            let assessment = assess(observe(transaction, origin: origin, destination: destination))
+            let assessment = assess(observe(figures, origin: origin, destination: destination))
             return commit(assessment) ? assessment : nil
         }
     }

@@ -232,7 +232,13 @@ public final class RiskEngine: Sendable {
 
     /// Velocity update and features: the one per-transaction feature step. Runs under the id's
     /// idempotency lock.
+    @inline(__always)
     func observe(_ transaction: Transaction, origin: AccountKey, destination: AccountKey) -> Features {
+        observe(TransactionFigures(transaction), origin: origin, destination: destination)
+    }
+
+    /// ``observe(_:origin:destination:)`` from the transaction's figures (the batch path: nothing retained).
+    func observe(_ transaction: TransactionFigures, origin: AccountKey, destination: AccountKey) -> Features {
         noteStep(transaction.step)
         let originVelocity = velocity.observe(
             origin,
