@@ -10,24 +10,37 @@ struct AccountKey: Sendable {
     @inline(__always)
     init(_ account: String) {
         self.account = account
-        var hasher = FNV1a()
-        var code: UInt64 = 0
-        let isContiguous =
-            account.utf8.withContiguousStorageIfAvailable { bytes in
-                for byte in bytes {
-                    hasher.combine(byte: byte)
-                }
-                code = AccountCode.pack(bytes)
-                return true
-            } != nil
-        if !isContiguous {
+        if let (hash, code) = account.utf8.withContiguousStorageIfAvailable(Self.hashAndCode) {
+            self.hash = hash
+            self.code = code
+        } else {
+            var hasher = FNV1a()
             for byte in account.utf8 {
                 hasher.combine(byte: byte)
             }
-            code = AccountCode.pack(account)
+            self.hash = hasher.value
+            self.code = AccountCode.pack(account)
         }
-        self.hash = hasher.value
-        self.code = code
+    }
+
+    /// FNV-1a of `bytes` and ``AccountCode/pack(_:)`` of them, in one pass (the same results as computing
+    /// them one after the other).
+    @inline(__always)
+    static func hashAndCode(_ bytes: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, code: UInt64) {
+        guard let first = bytes.first else { return (FNV1a.offsetBasis, 0) }
+        var hash = (FNV1a.offsetBasis ^ UInt64(first)) &* FNV1a.prime
+        var value: UInt64 = 0
+        var isDigits = true
+        for position in 1..<bytes.count {
+            let byte = bytes[position]
+            hash = (hash ^ UInt64(byte)) &* FNV1a.prime
+            let digit = byte &- UInt8(ascii: "0")
+            isDigits = isDigits && digit < 10
+            value = value &* 10 &+ UInt64(digit)
+        }
+        let letter = first &- UInt8(ascii: "A")
+        guard bytes.count >= 2, bytes.count <= 16, isDigits, letter < 26 else { return (hash, 0) }
+        return (hash, UInt64(letter + 1) << 54 | UInt64(bytes.count - 1) << 50 | value)
     }
 
     /// A key from parts computed earlier by ``init(_:)`` for the same name.
