@@ -34,7 +34,7 @@ extension RiskEngine {
     public func score(
         batch transactions: ArraySlice<Transaction>,
         commit: (Int, Assessment) -> Bool,
-        outcome: (Int, ScoreOutcome?) -> Void
+        outcome: (Int, consuming ScoreOutcome?) -> Void
     ) {
         withUnsafeTemporaryAllocation(of: BatchKeys.self, capacity: Self.batchWindow) { keys in
             var start = transactions.startIndex

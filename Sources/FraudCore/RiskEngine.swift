@@ -93,6 +93,9 @@ public final class RiskEngine: Sendable {
     private let newestStepMark = Atomic<UInt64>(0)
     /// ``trainedModel`` flattened for the hot path, when it is a logistic regression.
     let logisticPlan: LogisticPlan?
+    /// ``logisticPlan``'s terms, read by each score without retaining the plan (valid as long as the engine,
+    /// which holds the plan).
+    let logisticEvaluator: LogisticPlan.Evaluator?
     /// ``modelVersion``, kept so that scoring copies no model.
     let version: String
 
@@ -123,6 +126,7 @@ public final class RiskEngine: Sendable {
         self.model = rules
         self.trainedModel = trainedModel
         self.logisticPlan = trainedModel.flatMap(LogisticPlan.init)
+        self.logisticEvaluator = logisticPlan?.evaluator
         self.version = trainedModel?.version ?? rules.version
         self.velocity = VelocityStore(
             shardCount: configuration.shardCount,
@@ -261,8 +265,8 @@ public final class RiskEngine: Sendable {
 
     /// Model and decision for the features of one transaction.
     func assess(_ features: Features) -> Assessment {
-        if let logisticPlan {
-            let riskScore = TrainedModel.riskScore(logit: logisticPlan.logit(features))
+        if let logisticEvaluator {
+            let riskScore = TrainedModel.riskScore(logit: logisticEvaluator.logit(features))
             let threshold = configuration.reviewThreshold
             // Reasons exactly as `TrainedModel.evaluate` gives them, only for the few scores that need them.
             let reasons =

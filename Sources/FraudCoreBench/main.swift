@@ -12,6 +12,9 @@ import Synchronization
 //   --legit-weight W weight of legitimate rows for --evaluate (default 256.37)
 //   --model FILE     the model: "bundled" (default, as the server), "rules", or a JSON from `fraud-ctl train`
 //   --profile        only pre-population and the 1-thread run (for callgrind / perf)
+//   --idempotency-capacity N  ids the engine remembers (default: the server's, 2_000_000); with fewer than
+//                    the pre-populated ids a small --accounts run starts in the steady state (a full ring) that
+//                    the 10-million-account run is in, so a profile at a small scale sees the same work
 //   --dump CSV       instead: print every result for the PaySim CSV and synthetic traffic (see OutputDump)
 // Allocation counts come from a child run of this binary under glibc's malloc tracer (see AllocationTrace).
 
@@ -24,6 +27,7 @@ var isAllocationChild = false
 var modelPath: String?
 var dumpPath: String?
 var isProfile = false
+var idempotencyCapacity: Int?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -36,11 +40,15 @@ while let argument = arguments.next() {
     case "--model": modelPath = arguments.next()
     case "--dump": dumpPath = arguments.next()
     case "--profile": isProfile = true
+    case "--idempotency-capacity": idempotencyCapacity = Int(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil }
     default:
-        print("usage: fraud-core-bench [--accounts N] [--count N] [--threads T] [--model FILE|bundled] [--evaluate CSV [--legit-weight W]]")
+        print("usage: fraud-core-bench [--accounts N] [--count N] [--threads T] [--model FILE|bundled] [--idempotency-capacity N] [--profile] [--evaluate CSV [--legit-weight W]] [--dump CSV]")
         exit(2)
     }
 }
+
+/// --idempotency-capacity, if given.
+let idempotencyCapacityOption = idempotencyCapacity
 
 /// The trained model given with --model (default: the bundled one, as the server), nil for `--model rules`.
 let trainedModel: TrainedModel? = modelPath.flatMap { path -> TrainedModel? in
@@ -59,6 +67,9 @@ let trainedModel: TrainedModel? = modelPath.flatMap { path -> TrainedModel? in
 func makeEngine(accounts: Int) -> RiskEngine {
     var configuration = RiskEngineConfiguration()
     configuration.maxAccounts = max(configuration.maxAccounts, 2 * accounts)
+    if let idempotencyCapacityOption {
+        configuration.idempotencyCapacity = idempotencyCapacityOption
+    }
     guard let trainedModel else { return RiskEngine(configuration: configuration) }
     configuration.adoptThresholds(of: trainedModel)
     return RiskEngine(configuration: configuration, trainedModel: trainedModel)

@@ -53,6 +53,11 @@ struct AccountTable: Sendable {
     /// on how far the sweep has got.
     @inline(__always)
     func isIdle(_ velocity: AccountVelocity, now: UInt32) -> Bool {
+        Self.isIdle(velocity, idleEvictionSteps: idleEvictionSteps, now: now)
+    }
+
+    @inline(__always)
+    static func isIdle(_ velocity: AccountVelocity, idleEvictionSteps: UInt32, now: UInt32) -> Bool {
         UInt64(velocity.lastSeenStep) + UInt64(idleEvictionSteps) < UInt64(now)
     }
 
@@ -125,23 +130,38 @@ struct AccountTable: Sendable {
             }
             return .unseen
         }
-        slots[index].velocity.prefetchSpilled(spill)
-        if isIdle(slots[index].velocity, now: newestStep) {
-            slots[index].velocity.release(&spill)
-            slots[index].velocity = AccountVelocity(
-                step: step,
-                amountCents: amountCents,
-                counterpartyHash: counterpartyHash
-            )
+        return Self.observe(
+            held: &slots[index],
+            spill: &spill,
+            now: newestStep,
+            idleEvictionSteps: idleEvictionSteps,
+            counterpartyHash: counterpartyHash,
+            amountCents: amountCents,
+            step: step
+        )
+    }
+
+    /// ``observe(_:counterpartyHash:amountCents:step:)`` for an account already held, on its slot in place:
+    /// one access to the slot (the array's uniqueness checked once, the 64-byte slot never copied) and the
+    /// spill borrowed, not copied (no retain of its arrays).
+    @inline(__always)
+    private static func observe(
+        held slot: inout Slot,
+        spill: inout AccountVelocity.Spill,
+        now: UInt32,
+        idleEvictionSteps: UInt32,
+        counterpartyHash: UInt32,
+        amountCents: Int64,
+        step: UInt32
+    ) -> VelocitySnapshot {
+        slot.velocity.prefetchSpilled(spill)
+        if isIdle(slot.velocity, idleEvictionSteps: idleEvictionSteps, now: now) {
+            slot.velocity.release(&spill)
+            slot.velocity = AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
             return .unseen
         }
-        let snapshot = slots[index].velocity.snapshot(at: step, spill: spill)
-        slots[index].velocity.record(
-            step: step,
-            amountCents: amountCents,
-            counterpartyHash: counterpartyHash,
-            spill: &spill
-        )
+        let snapshot = slot.velocity.snapshot(at: step, spill: spill)
+        slot.velocity.record(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash, spill: &spill)
         return snapshot
     }
 
@@ -179,12 +199,7 @@ struct AccountTable: Sendable {
         }
         // The shard's next sweep reads the following slots, dozens of events from now: too sparse for the
         // hardware prefetcher, so fetch their lines now, while other work proceeds.
-        slots.withUnsafeBufferPointer { slots in
-            let next = min(sweepCursor, slots.count)
-            let end = min(next + Self.sweepBudget, slots.count)
-            guard next < end, let base = slots.baseAddress else { return }
-            Prefetch.write(UnsafeRawPointer(base + next), byteCount: (end - next) * MemoryLayout<Slot>.stride)
-        }
+        slots.prefetchForWriting(from: sweepCursor, count: Self.sweepBudget)
     }
 
     /// Evicts the least recently seen accounts — an eighth of the capacity, at least one — sparing the

@@ -236,6 +236,18 @@ struct AlignedArray<Element: BitwiseCopyable>: Sendable {
         return storage.base[storage.count]
     }
 
+    /// Prefetches, for writing, the cache lines of elements `start..<start + count` (clamped to the array).
+    /// No closure and no reference taken, so a hot path pays no retain/release for it.
+    @inline(__always)
+    func prefetchForWriting(from start: Int, count: Int) {
+        let end = Swift.min(start + count, storage.count)
+        guard start >= 0, start < end else { return }
+        Prefetch.write(
+            UnsafeRawPointer(storage.base + start),
+            byteCount: (end - start) * MemoryLayout<Element>.stride
+        )
+    }
+
     @inline(__always)
     func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Element>) throws -> Result) rethrows -> Result {
         try withExtendedLifetime(storage) {
