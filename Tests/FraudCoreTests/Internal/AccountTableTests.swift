@@ -28,6 +28,24 @@ struct AccountTableTests {
         #expect(store.accountCount == 3)
     }
 
+    @Test("The idle sweep keeps pace with arrivals: a stream of new accounts holds about the live set")
+    func sweepKeepsPaceWithArrivals() {
+        // Idle after 5 steps; 200 new accounts a step (each event adds its origin; the destination is one
+        // busy merchant), no capacity eviction. Live at any time: the last 6 steps' arrivals, 1,200 accounts.
+        let store = VelocityStore(shardCount: 1, idleEvictionSteps: 5, maxAccounts: 1_000_000)
+        var peak = 0
+        for step: UInt32 in 1...300 {
+            for index in 0..<200 {
+                _ = store.observe(account: "C\(step)\(index + 1_000)", counterparty: "M1", amountCents: 1, step: step)
+            }
+            peak = max(peak, store.accountCount)
+        }
+        // Arrivals pay for extra sweep visits, so idle accounts go about as fast as new ones come: the table
+        // holds the live set plus what the sweep has not reached yet (without that credit, one visit per event
+        // lets idle accounts pile up to several times the live set).
+        #expect(peak < 2 * 1_201, "peak \(peak)")
+    }
+
     @Test("Capacity eviction keeps the index consistent for compact and interned names alike")
     func evictionKeepsIndex() {
         let store = VelocityStore(shardCount: 1, idleEvictionSteps: 10_000, maxAccounts: 64)
