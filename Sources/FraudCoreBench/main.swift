@@ -161,6 +161,8 @@ if !isAllocationChild {
     // engine: 2 × `count` fresh transactions in step order, cut into 16 chunks scored alternately one by one
     // and batched, so both see the same state (same accounts, same step range, same cache fill).
     let fresh = makeFreshTransactions(count: 2 * count, population: population, firstID: 0, seed: 1)
+    let referenceBefore = SpeedReference.measure()
+    let latencyBefore = MemoryLatencyReference.measure()
     let chunks = 16
     var single = Consumed()
     var batched = Consumed()
@@ -182,6 +184,8 @@ if !isAllocationChild {
             batchedWall += seconds(elapsed)
         }
     }
+    let referenceAfter = SpeedReference.measure()
+    let latencyAfter = MemoryLatencyReference.measure()
     let rate = Double(single.scored) / singleWall
     let batchedRate = Double(batched.scored) / batchedWall
     table.append(("scores/s, 1 thread, one by one", format(rate)))
@@ -192,6 +196,14 @@ if !isAllocationChild {
     table.append(("  mean time per score", format(1e9 / batchedRate) + " ns"))
     table.append(("  per CPU-second of the thread", format(Double(batched.scored) / batched.cpuSeconds)))
     table.append(("  scored / declined / reviewed", "\(batched.scored) / \(batched.declines) / \(batched.reviews)"))
+    table.append((
+        "speed reference (M chain steps/s, before / after)",
+        format(referenceBefore) + " / " + format(referenceAfter)
+    ))
+    table.append((
+        "memory latency reference (ns per dependent load, before / after)",
+        format(latencyBefore, decimals: 1) + " / " + format(latencyAfter, decimals: 1)
+    ))
     table.append(("  engine memory in huge pages", format(Double(ProcessMemory.anonymousHugePageBytes()) / 1_048_576) + " MiB"))
 
     if isProfile {
@@ -199,7 +211,9 @@ if !isAllocationChild {
             "profile: one by one \(single.scored) scored, \(format(rate)) scores/s,"
                 + " \(format(Double(single.scored) / single.cpuSeconds)) per CPU-second;"
                 + " batched \(batched.scored) scored, \(format(batchedRate)) scores/s,"
-                + " \(format(Double(batched.scored) / batched.cpuSeconds)) per CPU-second"
+                + " \(format(Double(batched.scored) / batched.cpuSeconds)) per CPU-second;"
+                + " speed reference \(format(referenceBefore)) / \(format(referenceAfter)) M/s;"
+                + " memory latency \(format(latencyBefore, decimals: 1)) / \(format(latencyAfter, decimals: 1)) ns"
         )
         exit(0)
     }
