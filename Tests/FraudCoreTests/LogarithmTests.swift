@@ -26,6 +26,14 @@ struct LogarithmTests {
         #expect(abs(Logarithm.base10(x) - expected) < 1e-12)
     }
 
+    @Test("ln 1 is exactly +0.0, as the series gives it, and its neighbours are not short-cut")
+    func one() {
+        #expect(Logarithm.natural(1).bitPattern == (0.0).bitPattern)
+        #expect(Logarithm.base10(1).bitPattern == (0.0).bitPattern)
+        #expect(Logarithm.natural(1.0.nextUp) > 0)
+        #expect(Logarithm.natural(1.0.nextDown) < 0)
+    }
+
     @Test("Edge inputs")
     func edges() {
         #expect(Logarithm.natural(0) == -.infinity)

@@ -10,6 +10,9 @@ enum Logarithm {
     static func natural(_ x: Double) -> Double {
         guard x > 0 else { return x == 0 ? -.infinity : .nan }
         guard x.isFinite else { return x }
+        // ln 1: the series below gives exactly +0.0 here too (z = 0); a balance that adds up (error 0, a
+        // signed-log10 input of 1) is the commonest argument, so skip the work.
+        if x == 1 { return 0 }
         var exponent = Double(x.exponent)
         var significand = x.significand  // [1, 2)
         if significand > 1.414_213_562_373_095_048_801_688_724_209_7 {
