@@ -115,18 +115,31 @@ public final class IdempotencyCache: Sendable {
         } }
     }
 
-    /// Like ``resolve(transactionID:fingerprint:assess:)``, but `assess` may refuse (return nil): then the id
-    /// is not recorded and the result is nil.
+    /// Like ``resolve(transactionID:fingerprint:assess:)``, with a commit step that may fail: `commit` runs
+    /// under the id's lock with each new decision, before anyone can be answered `replayed` with it.
+    ///
+    /// When `commit` fails the result is nil, and the decision is kept *pending*: the engine has counted it
+    /// (velocity), so the next call with the id and the same payload does not assess again — it commits the
+    /// kept decision again and, once that succeeds, gets it as `.scored` (nil again while commits keep
+    /// failing). A retry after a failed journal write is so counted once, and answered with the decision
+    /// made the first time.
+    ///
+    /// - Parameters:
+    ///   - assessAndCommit: Makes the decision for a new id (and counts it), then records it durably; returns
+    ///     the decision and whether recording succeeded (one closure: the path every new id takes).
+    ///   - commit: Records a pending decision again (the rare path); `false` = could not.
     public func resolveIfCommitted(
         transactionID: String,
         fingerprint: UInt64,
-        assess: () -> Assessment?
+        assessAndCommit: () -> (assessment: Assessment, isCommitted: Bool),
+        commit: (Assessment) -> Bool
     ) -> ScoreOutcome? {
         resolveIfCommitted(
             transactionID: transactionID,
             hash: FNV1a.hash(transactionID),
             fingerprint: fingerprint,
-            assess: assess
+            assessAndCommit: assessAndCommit,
+            commit: commit
         )
     }
 
@@ -137,10 +150,11 @@ public final class IdempotencyCache: Sendable {
         transactionID: String,
         hash: UInt64,
         fingerprint: UInt64,
-        assess: () -> Assessment?
+        assessAndCommit: () -> (assessment: Assessment, isCommitted: Bool),
+        commit: (Assessment) -> Bool
     ) -> ScoreOutcome? {
         withShard(hash) { shard in shard.table.withLock { table in
-            if let record = table.record(for: transactionID, hash: hash) {
+            if let (position, record) = table.entry(for: transactionID, hash: hash) {
                 guard record.fingerprint == fingerprint else {
                     return .conflict(
                         ValidationError(
@@ -149,13 +163,28 @@ public final class IdempotencyCache: Sendable {
                         )
                     )
                 }
-                return .replayed(record.assessment)
+                guard table.isPending(position) else { return .replayed(record.assessment) }
+                // Decided and counted before, but not committed: commit that decision, never a second one.
+                guard commit(record.assessment) else { return nil }
+                table.settle(position)
+                return .scored(record.assessment)
             }
-            guard let assessment = assess() else { return nil }
+            let (assessment, isCommitted) = assessAndCommit()
             table.insert(transactionID, hash: hash, Record(fingerprint: fingerprint, assessment: assessment))
+            if !isCommitted {
+                table.markPending(transactionID, hash: hash)
+            }
             shard.publishHints(table)
-            return .scored(assessment)
+            return isCommitted ? .scored(assessment) : nil
         } }
+    }
+
+    /// Whether `transactionID` is held with a decision whose commit failed (for tests and diagnostics).
+    public func isPending(_ transactionID: String) -> Bool {
+        let hash = FNV1a.hash(transactionID)
+        return shards[hash.shardIndex(count: shards.count)].table.withLock { table in
+            table.entry(for: transactionID, hash: hash).map { table.isPending($0.position) } ?? false
+        }
     }
 
     /// Prefetch hint for a later ``resolve(transactionID:hash:fingerprint:assess:)`` of an id with FNV-1a
@@ -200,6 +229,9 @@ struct IdempotencyTable: Sendable {
     /// Entries in insertion order; grows to `capacity`, then `oldest` marks the entry to overwrite next.
     private var ring: [Entry] = []
     private var oldest = 0
+    /// Ring positions whose decision could not be committed (a failed journal write): rare, so a set beside
+    /// the ring rather than a flag in every entry (which would push an entry past its 64 bytes).
+    private var pending: Set<Int> = []
     let capacity: Int
 
     init(capacity: Int) {
@@ -225,11 +257,35 @@ struct IdempotencyTable: Sendable {
     /// The record of `transactionID`, whose ``FNV1a/hash(_:)`` is `hash`.
     @inline(__always)
     func record(for transactionID: String, hash: UInt64) -> IdempotencyCache.Record? {
+        entry(for: transactionID, hash: hash)?.record
+    }
+
+    /// The ring position and record of `transactionID`, whose ``FNV1a/hash(_:)`` is `hash`.
+    @inline(__always)
+    func entry(for transactionID: String, hash: UInt64) -> (position: Int, record: IdempotencyCache.Record)? {
         ring.withUnsafeBufferPointer { ring in
             index.find(hash: Self.indexHash(hash)) { position in
                 ring[position].hash == hash && ring[position].transactionID == transactionID
-            }.map { ring[$0].record }
+            }.map { ($0, ring[$0].record) }
         }
+    }
+
+    /// Whether the entry at `position` holds a decision whose commit failed.
+    @inline(__always)
+    func isPending(_ position: Int) -> Bool {
+        !pending.isEmpty && pending.contains(position)
+    }
+
+    /// Marks the entry just inserted for `transactionID` as not committed.
+    mutating func markPending(_ transactionID: String, hash: UInt64) {
+        if let (position, _) = entry(for: transactionID, hash: hash) {
+            pending.insert(position)
+        }
+    }
+
+    /// The entry at `position` is committed now.
+    mutating func settle(_ position: Int) {
+        pending.remove(position)
     }
 
     mutating func insert(_ transactionID: String, _ record: IdempotencyCache.Record) {
@@ -246,6 +302,9 @@ struct IdempotencyTable: Sendable {
         } else {
             index.remove(hash: Self.indexHash(ring[oldest].hash), slot: oldest)
             index.insert(hash: Self.indexHash(hash), slot: oldest)
+            if !pending.isEmpty {
+                pending.remove(oldest)
+            }
             ring[oldest] = entry
             oldest = oldest + 1 == capacity ? 0 : oldest + 1
             prefetchForNextInserts()

@@ -27,8 +27,9 @@ extension RiskEngine {
     ///
     /// - Parameters:
     ///   - transactions: Validated transactions, scored in their order.
-    ///   - commit: Called with the transaction's index in `transactions` and each fresh assessment, under
-    ///     the id's idempotency lock, as in ``score(_:label:commit:)``; `false` leaves the id unrecorded.
+    ///   - commit: Called with the transaction's index in `transactions` and each fresh assessment (or the
+    ///     pending one of an id whose earlier commit failed), under the id's idempotency lock, as in
+    ///     ``score(_:label:commit:)``; `false` keeps the decision pending.
     ///   - outcome: Called once per transaction, in order, with its index and the outcome (`nil` when
     ///     `commit` refused), before the next transaction is scored.
     public func score(
@@ -90,7 +91,9 @@ extension RiskEngine {
                         fingerprint: key.fingerprint
                     ) {
                         let assessment = assess(observe(figures, origin: origin, destination: destination))
-                        return commit(index, assessment) ? assessment : nil
+                        return (assessment, commit(index, assessment))
+                    } commit: { assessment in
+                        commit(index, assessment)
                     }
                     outcome(index, result)
                 }

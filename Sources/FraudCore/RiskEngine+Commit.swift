@@ -1,14 +1,16 @@
 extension RiskEngine {
     /// Scores like ``score(_:label:)`` and runs `commit` with a fresh assessment while the id's idempotency
-    /// lock is still held, before the id is recorded: a concurrent duplicate can only be answered `replayed`
-    /// after `commit` returned. The server uses it to journal a decision before anyone can see it.
+    /// lock is still held: a concurrent duplicate can only be answered `replayed` after `commit` succeeded.
+    /// The server uses it to journal a decision before anyone can see it.
     ///
     /// - Parameters:
     ///   - transaction: A validated transaction.
     ///   - label: Accepted for the caller's records; never used to score.
-    ///   - commit: Called once for a fresh decision (not for replays or conflicts). Returning `false` leaves
-    ///     the id unrecorded, so a retry is scored again (velocity has then counted it twice — the price of a
-    ///     failed journal write, which the caller reports as an error).
+    ///   - commit: Called for a fresh decision (not for replays or conflicts). Returning `false` (a failed
+    ///     journal write, which the caller reports as an error) keeps the decision pending: velocity has
+    ///     counted the transaction once, and a retry with the same id and payload is not scored again —
+    ///     `commit` is called with the decision made the first time, and on success the retry gets it as
+    ///     `.scored`. See ``IdempotencyCache/resolveIfCommitted(transactionID:fingerprint:assessAndCommit:commit:)``.
     /// - Returns: The outcome, or `nil` when `commit` refused.
     public func score(
         _ transaction: Transaction,
@@ -22,14 +24,16 @@ extension RiskEngine {
         return idempotency.resolveIfCommitted(
             transactionID: transaction.transactionID,
             hash: idHash,
-            fingerprint: fingerprint
-        ) {
-            // The index buckets prefetched above have had the id lookup's time to arrive: start the
-            // destination's slot now, so its miss overlaps the origin's.
-            velocity.prefetchSlot(hash: destination.hash, code: destination.code)
-            let assessment = assess(observe(figures, origin: origin, destination: destination))
-            return commit(assessment) ? assessment : nil
-        }
+            fingerprint: fingerprint,
+            assessAndCommit: {
+                // The index buckets prefetched above have had the id lookup's time to arrive: start the
+                // destination's slot now, so its miss overlaps the origin's.
+                velocity.prefetchSlot(hash: destination.hash, code: destination.code)
+                let assessment = assess(observe(figures, origin: origin, destination: destination))
+                return (assessment, commit(assessment))
+            },
+            commit: commit
+        )
     }
 
     /// Prefetches the index buckets the id's and the accounts' lookups start at (no lock), so that their

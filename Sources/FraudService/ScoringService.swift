@@ -104,7 +104,8 @@ public final class ScoringService: RPCService {
             return .failed(
                 Status(
                     code: .unavailable,
-                    message: "decision could not be recorded: \(journalError?.description ?? "journal unavailable")"
+                    message: "decision could not be recorded: \(journalError?.description ?? "journal unavailable");"
+                        + " retry with the same transaction_id: the decision is kept (counted once) and recorded then"
                 )
             )
         }

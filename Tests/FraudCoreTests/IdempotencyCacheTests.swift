@@ -9,6 +9,40 @@ struct IdempotencyCacheTests {
         Assessment(riskScore: score, decision: .approve, reasons: [], modelVersion: "test")
     }
 
+    @Test("A pending decision is committed again, never assessed again; an evicted one leaves no mark")
+    func pendingDecisions() {
+        let cache = IdempotencyCache(capacity: 2, shardCount: 1)
+        var assessed = 0
+        var commitAttempts: [Float] = []
+        func resolve(_ id: String, score: Float, commits: Bool) -> ScoreOutcome? {
+            cache.resolveIfCommitted(transactionID: id, fingerprint: 7) {
+                assessed += 1
+                commitAttempts.append(score)
+                return (Self.assessment(score), commits)
+            } commit: { assessment in
+                commitAttempts.append(assessment.riskScore)
+                return commits
+            }
+        }
+        #expect(resolve("a", score: 0.5, commits: false) == nil)
+        #expect(cache.isPending("a"))
+        #expect(resolve("a", score: 0.9, commits: false) == nil)
+        #expect(resolve("a", score: 0.9, commits: true) == .scored(Self.assessment(0.5)))
+        #expect(assessed == 1)
+        #expect(commitAttempts == [0.5, 0.5, 0.5])
+        #expect(!cache.isPending("a"))
+        #expect(resolve("a", score: 0.9, commits: true) == .replayed(Self.assessment(0.5)))
+        // A pending id pushed out of the ring: its position is reused by a committed id, not pending.
+        #expect(resolve("b", score: 0.1, commits: false) == nil)
+        #expect(cache.isPending("b"))
+        #expect(resolve("c", score: 0.2, commits: true) == .scored(Self.assessment(0.2)))
+        #expect(resolve("d", score: 0.3, commits: true) == .scored(Self.assessment(0.3)))
+        #expect(!cache.isPending("b") && !cache.isPending("c") && !cache.isPending("d"))
+        #expect(resolve("d", score: 0.9, commits: true) == .replayed(Self.assessment(0.3)))
+        // "b" was forgotten while pending: it comes back as new.
+        #expect(resolve("b", score: 0.4, commits: true) == .scored(Self.assessment(0.4)))
+    }
+
     @Test("A new id is assessed once and remembered; the same payload replays it")
     func replays() {
         let cache = IdempotencyCache(capacity: 10, shardCount: 2)

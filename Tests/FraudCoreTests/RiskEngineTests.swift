@@ -75,6 +75,72 @@ struct RiskEngineTests {
         #expect(engine.accountCount == 2)
     }
 
+    @Test("A failed commit is counted once: retries commit the first decision instead of scoring again")
+    func failedCommitIsRetriedNotRescored() {
+        let engine = RiskEngine(trainedModel: .bundled)
+        let transaction = Fixtures.paysimDrainTransfer
+        var committed: [Assessment] = []
+        var journalWorks = false
+        func score(_ transaction: Transaction) -> ScoreOutcome? {
+            engine.score(transaction, label: .unspecified) { assessment in
+                guard journalWorks else { return false }
+                committed.append(assessment)
+                return true
+            }
+        }
+        // The journal write fails: no answer, but the engine has counted the transaction.
+        #expect(score(transaction) == nil)
+        #expect(engine.velocitySnapshot(account: transaction.originAccount, step: transaction.step).countLastStep == 1)
+        #expect(engine.idempotency.isPending(transaction.transactionID))
+        // Still failing: still no answer, still counted once.
+        #expect(score(transaction) == nil)
+        #expect(engine.velocitySnapshot(account: transaction.originAccount, step: transaction.step).countLastStep == 1)
+        // Another payload under the id is still a conflict.
+        var other = transaction
+        other.amountCents += 1
+        if case .conflict = score(other) {} else { Issue.record("expected a conflict") }
+        // The journal is back: the retry commits the decision made the first time and gets it as scored.
+        journalWorks = true
+        let retried = score(transaction)
+        guard case .scored(let assessment) = retried else {
+            Issue.record("expected scored, got \(String(describing: retried))")
+            return
+        }
+        #expect(committed == [assessment])
+        #expect(assessment.decision == .decline)
+        #expect(engine.velocitySnapshot(account: transaction.originAccount, step: transaction.step).countLastStep == 1)
+        #expect(engine.velocitySnapshot(account: transaction.destinationAccount, step: transaction.step).countLastStep == 1)
+        #expect(!engine.idempotency.isPending(transaction.transactionID))
+        // From now on it is an ordinary replay, committed nowhere again.
+        #expect(score(transaction) == .replayed(assessment))
+        #expect(committed.count == 1)
+        #expect(engine.idempotencyCount == 1)
+    }
+
+    @Test("Batches treat a pending id exactly as one-by-one calls do")
+    func failedCommitInABatch() {
+        let engine = RiskEngine(trainedModel: .bundled)
+        let transaction = Fixtures.paysimDrainTransfer
+        var outcomes: [ScoreOutcome?] = []
+        var commits = 0
+        // The first copy's commit fails, the second copy (same batch, same id) commits that decision.
+        engine.score(batch: [transaction, transaction, transaction][...]) { _, _ in
+            commits += 1
+            return commits > 1
+        } outcome: { _, outcome in
+            outcomes.append(outcome)
+        }
+        #expect(commits == 2)
+        #expect(outcomes.count == 3)
+        #expect(outcomes[0] == nil)
+        guard case .scored(let assessment)? = outcomes[1] else {
+            Issue.record("expected scored, got \(String(describing: outcomes[1]))")
+            return
+        }
+        #expect(outcomes[2] == .replayed(assessment))
+        #expect(engine.velocitySnapshot(account: transaction.originAccount, step: transaction.step).countLastStep == 1)
+    }
+
     @Test("Reusing an id for another payload is a conflict that counts nothing")
     func conflict() {
         let engine = RiskEngine()
