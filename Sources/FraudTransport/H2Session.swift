@@ -45,8 +45,8 @@ final class H2Session {
     private var grantedAuthorization: [UInt8] = []
     private var grantedGeneration: UInt64 = 0
     private var grantedUntil: Int64 = 0
-    /// Cuts the granted token's `authorization` literal out of request HEADERS before nghttp2 would
-    /// Huffman-decode it again (only with an authorizer).
+    /// Cuts the granted token's `authorization` field (a literal or an indexed reference) out of request
+    /// HEADERS before nghttp2 would decode and validate it again (only with an authorizer).
     private var elider = AuthorizationElider()
     /// The rewritten bytes of the current read, when the elider removed something.
     private var elisionScratch: [UInt8] = []
@@ -121,7 +121,7 @@ final class H2Session {
         guard let authorizer = configuration.authorizer else {
             return nghttp2_session_mem_recv(session, base, bytes.count) >= 0
         }
-        let mayElide = !elider.grantedEncodedValue.isEmpty && isGrantValid(authorizer)
+        let mayElide = isGrantValid(authorizer)
         if mayElide { elidedToken = grantedAuthorization }
         let consumed: Int
         if elider.scan(bytes, mayElide: mayElide, scratch: &elisionScratch, findings: &findings) {
@@ -655,8 +655,10 @@ final class H2Session {
                     grantedAuthorization = Array(authorization.utf8)
                     grantedGeneration = generation
                     grantedUntil = until
-                    // From now on the elider may cut this encoding of the token (none known: it may not).
+                    // From now on the elider may cut this encoding of the token (none known: only indexed
+                    // references to it) and indexed references to a table entry holding it.
                     elider.grantedEncodedValue = seenEncoding(streamID: streamID) ?? []
+                    elider.grantedToken = grantedAuthorization
                 }
             case .denied(let status):
                 stream.failure = status
