@@ -120,16 +120,17 @@ struct AuthorizationElider {
     ///   - bytes: the bytes received, in connection order.
     ///   - mayElide: whether the grant behind ``grantedEncodedValue`` and ``grantedToken`` still holds (same
     ///     key generation, not expired); when false nothing is removed, fields are only reported as seen.
-    ///   - scratch: receives the rewritten bytes when something was removed (its old contents are replaced).
+    ///   - scratch: receives the rewritten bytes at its start when something was removed (it only grows, so
+    ///     that a connection reuses it).
     ///   - findings: one finding is appended per whole request HEADERS frame whose one `authorization` field
     ///     is a literal without indexing or was removed, in frame order.
-    /// - Returns: `true` when `scratch` holds the bytes to feed instead of `bytes`.
+    /// - Returns: how many bytes at the start of `scratch` to feed instead of `bytes`, or nil to feed `bytes`.
     mutating func scan(
         _ bytes: UnsafeRawBufferPointer,
         mayElide: Bool,
         scratch: inout [UInt8],
         findings: inout [Finding]
-    ) -> Bool {
+    ) -> Int? {
         let count = bytes.count
         var offset = 0
         if prefaceLeft > 0 {
@@ -182,10 +183,10 @@ struct AuthorizationElider {
             }
             offset = end
         }
-        guard !edits.isEmpty else { return false }
-        rewrite(bytes, into: &scratch)
+        guard !edits.isEmpty else { return nil }
+        let rewritten = rewrite(bytes, into: &scratch)
         edits.removeAll(keepingCapacity: true)
-        return true
+        return rewritten
     }
 
     /// Notes a HEADERS frame's stream id; `true` when it opens a new client stream.
@@ -475,22 +476,33 @@ struct AuthorizationElider {
         return (range, huffman)
     }
 
-    /// Copies `bytes` into `scratch` without the edited fields, each edited frame's length lowered.
-    private func rewrite(_ bytes: UnsafeRawBufferPointer, into scratch: inout [UInt8]) {
-        scratch.removeAll(keepingCapacity: true)
-        scratch.reserveCapacity(bytes.count)
-        var cursor = 0
-        for edit in edits {
-            scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[cursor..<edit.frameStart]))
-            let length = edit.frameLength - (edit.removeEnd - edit.removeStart)
-            scratch.append(UInt8(truncatingIfNeeded: length >> 16))
-            scratch.append(UInt8(truncatingIfNeeded: length >> 8))
-            scratch.append(UInt8(truncatingIfNeeded: length))
-            let kept = (edit.frameStart + 3)..<edit.removeStart  // type, flags, stream id, block before the field
-            scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[kept]))
-            cursor = edit.removeEnd
+    /// Copies `bytes` to the start of `scratch` without the edited fields, each edited frame's length lowered.
+    /// - Returns: the number of bytes written.
+    private func rewrite(_ bytes: UnsafeRawBufferPointer, into scratch: inout [UInt8]) -> Int {
+        var count = bytes.count
+        for edit in edits { count -= edit.removeEnd - edit.removeStart }
+        if scratch.count < count { scratch.append(contentsOf: repeatElement(0, count: count - scratch.count)) }
+        scratch.withUnsafeMutableBytes { output in
+            var written = 0
+            func copy(_ range: Range<Int>) {
+                UnsafeMutableRawBufferPointer(rebasing: output[written..<(written + range.count)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                written += range.count
+            }
+            var cursor = 0
+            for edit in edits {
+                copy(cursor..<edit.frameStart)
+                let length = edit.frameLength - (edit.removeEnd - edit.removeStart)
+                output[written] = UInt8(truncatingIfNeeded: length >> 16)
+                output[written + 1] = UInt8(truncatingIfNeeded: length >> 8)
+                output[written + 2] = UInt8(truncatingIfNeeded: length)
+                written += 3
+                copy((edit.frameStart + 3)..<edit.removeStart)  // type, flags, stream id, block before the field
+                cursor = edit.removeEnd
+            }
+            copy(cursor..<bytes.count)
         }
-        scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[cursor...]))
+        return count
     }
 }
 
@@ -501,6 +513,7 @@ private struct FrameHeader {
     var flags: UInt8
     var streamID: Int32
 
+    @inline(__always)
     init(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         length = Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2])
         type = bytes[offset + 3]

@@ -48,7 +48,8 @@ final class H2Session {
     /// Cuts the granted token's `authorization` field (a literal or an indexed reference) out of request
     /// HEADERS before nghttp2 would decode and validate it again (only with an authorizer).
     private var elider = AuthorizationElider()
-    /// The rewritten bytes of the current read, when the elider removed something.
+    /// The rewritten bytes of the current read at its start, when the elider removed something (kept and
+    /// reused by later reads).
     private var elisionScratch: [UInt8] = []
     /// What the elider found in the current read, in frame order; `findingCursor` is the next to look at.
     private var findings: [AuthorizationElider.Finding] = []
@@ -124,9 +125,9 @@ final class H2Session {
         let mayElide = isGrantValid(authorizer)
         if mayElide { elidedToken = grantedAuthorization }
         let consumed: Int
-        if elider.scan(bytes, mayElide: mayElide, scratch: &elisionScratch, findings: &findings) {
+        if let count = elider.scan(bytes, mayElide: mayElide, scratch: &elisionScratch, findings: &findings) {
             consumed = elisionScratch.withUnsafeBufferPointer {
-                nghttp2_session_mem_recv(session, $0.baseAddress, $0.count)
+                nghttp2_session_mem_recv(session, $0.baseAddress, count)
             }
         } else {
             consumed = nghttp2_session_mem_recv(session, base, bytes.count)

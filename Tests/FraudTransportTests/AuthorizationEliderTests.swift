@@ -148,13 +148,14 @@ private struct Harness {
     var output: [UInt8] = []
     var findings: [AuthorizationElider.Finding] = []
     var rewrites = 0
+    /// Kept across reads, as H2Session keeps it: rewritten bytes go to its start, stale ones follow.
+    var scratch: [UInt8] = []
 
     mutating func feed(_ bytes: [UInt8], mayElide: Bool = true) {
-        var scratch: [UInt8] = []
         findings.removeAll()
         let rewritten = bytes.withUnsafeBytes { elider.scan($0, mayElide: mayElide, scratch: &scratch, findings: &findings) }
-        if rewritten { rewrites += 1 }
-        output += rewritten ? scratch : bytes
+        if rewritten != nil { rewrites += 1 }
+        output += rewritten.map { Array(scratch.prefix($0)) } ?? bytes
     }
 
     /// Feeds a first request so that the token's encoding is known, as after a grant.
