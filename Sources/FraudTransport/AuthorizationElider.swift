@@ -60,6 +60,16 @@ struct AuthorizationElider {
         var isIndexed: Bool
         /// An indexed reference to an entry whose value is ``AuthorizationElider/grantedToken`` (with `mayElide`).
         var isGrantedEntry: Bool
+        /// The HPACK index of an indexed reference (0 for a literal).
+        var entryIndex: Int
+
+        func moved(by distance: Int) -> Field {
+            var field = self
+            field.start += distance
+            field.valueStart += distance
+            field.end += distance
+            return field
+        }
     }
 
     /// The encoded value (H bit, length, string) of the token the connection granted; empty for none.
@@ -93,6 +103,13 @@ struct AuthorizationElider {
     private var edits: [Edit] = []
     /// A Huffman-coded literal name, decoded.
     private var nameScratch: [UInt8] = []
+    /// The last request header block walked that left the table as it was, and what the walk found (field
+    /// offsets from the block's start): a client that repeats its block (ours: the same one-byte references;
+    /// nghttp2's: the same literals) is not walked again while the table stays the same generation.
+    private var cachedBlock: [UInt8] = []
+    private var cachedGeneration = -1
+    private var cachedAuthorizationFields = 0
+    private var cachedField: Field?
 
     private static let frameHeaderLength = 9
     /// SETTINGS_MAX_FRAME_SIZE as we leave it (the default): a longer frame is nghttp2's to refuse, so it is
@@ -303,9 +320,29 @@ struct AuthorizationElider {
         mayElide: Bool,
         findings: inout [Finding]
     ) {
-        guard let walked = walk(bytes, from: blockStart, to: blockEnd, mayElide: mayElide) else {
-            stopFollowing()
-            return
+        let block = UnsafeRawBufferPointer(rebasing: bytes[blockStart..<blockEnd])
+        var walked: (authorizationFields: Int, field: Field?)
+        if frameStart != nil, cachedGeneration == table.generation, cachedBlock.withUnsafeBytes({ Self.isEqual($0, block) }) {
+            // Same bytes, same table: the walk would find the same, and change nothing.
+            walked = (cachedAuthorizationFields, cachedField?.moved(by: blockStart))
+            if var field = walked.field, field.isIndexed {
+                field.isGrantedEntry = mayElide && table.isAuthorization(at: field.entryIndex, withValue: grantedToken)
+                walked.field = field
+            }
+        } else {
+            let generation = table.generation
+            guard let result = walk(bytes, from: blockStart, to: blockEnd, mayElide: mayElide) else {
+                stopFollowing()
+                return
+            }
+            walked = result
+            if frameStart != nil, table.generation == generation {
+                cachedBlock.removeAll(keepingCapacity: true)
+                cachedBlock.append(contentsOf: block)
+                cachedGeneration = generation
+                cachedAuthorizationFields = result.authorizationFields
+                cachedField = result.field?.moved(by: -blockStart)
+            }
         }
         guard let frameStart, walked.authorizationFields == 1, let field = walked.field else { return }
         let isGranted: Bool
@@ -355,7 +392,7 @@ struct AuthorizationElider {
                     let isGranted = mayElide && table.isAuthorization(at: index, withValue: grantedToken)
                     field = Field(
                         start: representationStart, valueStart: offset, end: offset, isIndexed: true,
-                        isGrantedEntry: isGranted)
+                        isGrantedEntry: isGranted, entryIndex: index)
                 }
                 continue
             }
@@ -419,7 +456,7 @@ struct AuthorizationElider {
             field = isIndexing
                 ? nil
                 : Field(start: representationStart, valueStart: valueStart, end: offset, isIndexed: false,
-                        isGrantedEntry: false)
+                        isGrantedEntry: false, entryIndex: 0)
         }
         guard offset == end else { return nil }
         return (authorizationFields, field)

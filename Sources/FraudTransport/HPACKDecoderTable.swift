@@ -30,6 +30,9 @@ struct HPACKDecoderTable {
     /// The current maximum size (the last dynamic table size update, or the settings value).
     private(set) var maxSize = settingsMaxSize
 
+    /// Bumped by every change (insertion, eviction, size update): equal generations mean an equal table.
+    private(set) var generation = 0
+
     /// Entries in the table.
     var count: Int { entries.count }
 
@@ -54,6 +57,7 @@ struct HPACKDecoderTable {
     /// Applies a dynamic table size update; false when it exceeds the settings value (a decoding error).
     mutating func resize(to newSize: Int) -> Bool {
         guard newSize <= Self.settingsMaxSize else { return false }
+        generation &+= 1
         maxSize = newSize
         evict(toFit: 0)
         return true
@@ -61,6 +65,7 @@ struct HPACKDecoderTable {
 
     /// Inserts a field, evicting the oldest entries first (RFC 7541 §4.4).
     mutating func add(_ entry: Entry) {
+        generation &+= 1
         evict(toFit: entry.size)
         guard entry.size <= maxSize else { return }
         entries.append(entry)

@@ -603,6 +603,15 @@ struct AuthorizationEliderIndexedTests {
         #expect(harness.findings.isEmpty)  // two authorization fields in the block
         harness.feed(frame(stream: 13, [0x83, 0x80 | 62]))
         #expect(harness.findings == [.elided(streamID: 13)])
+        // The same block again (not walked again: same bytes, same table) is judged by the current grant.
+        harness.feed(frame(stream: 15, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 15)])
+        harness.elider.grantedToken = Array("Bearer another".utf8)
+        harness.feed(frame(stream: 17, [0x83, 0x80 | 62]))
+        #expect(harness.findings.isEmpty)
+        harness.elider.grantedToken = granted
+        harness.feed(frame(stream: 19, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 19)])
         #expect(harness.elider.isFollowing)
 
         let decoder = HPACK()
