@@ -83,7 +83,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "FraudTLSTests", dependencies: ["FraudTLS"]),
+        .testTarget(
+            name: "FraudTLSTests",
+            dependencies: ["FraudTLS", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
 
         // Decisions to a local journal and, asynchronously and batched, to PostgreSQL. Only importer of CLibPQ.
         .target(

@@ -38,6 +38,16 @@ public class TLSConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var pendingPromise: EventLoopPromise<Void>?
     /// Ciphertext OpenSSL did not take in the last read (normally none: it buffers partial records itself).
     private var leftoverCiphertext: ByteBuffer?
+    /// The last read's plaintext buffer and the last flush's ciphertext buffer, reused by the next read and
+    /// flush when nobody else holds them any more (so a busy connection allocates neither per read, and
+    /// glibc does not consolidate its fast bins for each of these large requests); never kept above
+    /// ``maxReusedCapacity``.
+    private var sparePlaintext: ByteBuffer?
+    private var spareCiphertext: ByteBuffer?
+    /// Buffers that grew larger than this are not kept for reuse: an idle connection holds at most two of
+    /// them (64 KiB), a busy one reuses buffers for reads and flushes of up to this many bytes (a read of 32
+    /// Score calls is ≈ 7 KB of plaintext, their answers ≈ 15 KB of ciphertext).
+    static let maxReusedCapacity = 32 * 1024
 
     init(sslContext: SSLContextHandle) {
         self.sslContext = sslContext
@@ -89,6 +99,8 @@ public class TLSConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         stream = nil
         pendingPlaintext = nil
         leftoverCiphertext = nil
+        sparePlaintext = nil
+        spareCiphertext = nil
         pendingPromise?.fail(ChannelError.ioOnClosedChannel)
         pendingPromise = nil
     }
@@ -165,6 +177,9 @@ public class TLSConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         if let plaintext, plaintext.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(plaintext))
         }
+        if let plaintext, plaintext.capacity <= Self.maxReusedCapacity {
+            sparePlaintext = plaintext  // unique again once the handlers above are done with it
+        }
         if outcome == .closedByPeer {
             context.close(promise: nil)
         }
@@ -214,7 +229,7 @@ public class TLSConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard let ssl, let stream else { return (nil, .failed("TLS read failed")) }
         // Plaintext is never longer than the ciphertext lent (plus what OpenSSL held back).
         let expected = stream.pointee.inputLength + Int(SSL_pending(ssl))
-        var plaintext = context.channel.allocator.buffer(capacity: max(4096, expected))
+        var plaintext = reusableBuffer(&sparePlaintext, context: context, capacity: max(4096, expected))
         while true {
             var error: Int32 = SSL_ERROR_NONE
             let count = plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: 1024) { bytes in
@@ -312,10 +327,25 @@ public class TLSConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             promise?.succeed()
             return
         }
-        var ciphertext = context.channel.allocator.buffer(capacity: pending)
+        var ciphertext = reusableBuffer(&spareCiphertext, context: context, capacity: pending)
         ciphertext.writeBytes(UnsafeRawBufferPointer(start: output, count: pending))
         stream.pointee.outputLength = 0
+        if ciphertext.capacity <= Self.maxReusedCapacity {
+            spareCiphertext = ciphertext  // unique again once the channel has written it
+        }
         context.write(wrapOutboundOut(ciphertext), promise: promise)
+    }
+
+    /// An empty buffer of at least `capacity` bytes: the spare one when it is there (cleared; it gets fresh
+    /// storage only if something still holds the old one), else a new one.
+    private func reusableBuffer(
+        _ spare: inout ByteBuffer?,
+        context: ChannelHandlerContext,
+        capacity: Int
+    ) -> ByteBuffer {
+        guard var buffer = spare.take() else { return context.channel.allocator.buffer(capacity: capacity) }
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
     }
 
     /// `what` with OpenSSL's reason and, when the peer's certificate did not verify, the verifier's reason

@@ -45,10 +45,11 @@ final class H2Session {
     private var grantedAuthorization: [UInt8] = []
     private var grantedGeneration: UInt64 = 0
     private var grantedUntil: Int64 = 0
-    /// Cuts the granted token's `authorization` literal out of request HEADERS before nghttp2 would
-    /// Huffman-decode it again (only with an authorizer).
+    /// Cuts the granted token's `authorization` field (a literal or an indexed reference) out of request
+    /// HEADERS before nghttp2 would decode and validate it again (only with an authorizer).
     private var elider = AuthorizationElider()
-    /// The rewritten bytes of the current read, when the elider removed something.
+    /// The rewritten bytes of the current read at its start, when the elider removed something (kept and
+    /// reused by later reads).
     private var elisionScratch: [UInt8] = []
     /// What the elider found in the current read, in frame order; `findingCursor` is the next to look at.
     private var findings: [AuthorizationElider.Finding] = []
@@ -121,12 +122,12 @@ final class H2Session {
         guard let authorizer = configuration.authorizer else {
             return nghttp2_session_mem_recv(session, base, bytes.count) >= 0
         }
-        let mayElide = !elider.grantedEncodedValue.isEmpty && isGrantValid(authorizer)
+        let mayElide = isGrantValid(authorizer)
         if mayElide { elidedToken = grantedAuthorization }
         let consumed: Int
-        if elider.scan(bytes, mayElide: mayElide, scratch: &elisionScratch, findings: &findings) {
+        if let count = elider.scan(bytes, mayElide: mayElide, scratch: &elisionScratch, findings: &findings) {
             consumed = elisionScratch.withUnsafeBufferPointer {
-                nghttp2_session_mem_recv(session, $0.baseAddress, $0.count)
+                nghttp2_session_mem_recv(session, $0.baseAddress, count)
             }
         } else {
             consumed = nghttp2_session_mem_recv(session, base, bytes.count)
@@ -655,8 +656,10 @@ final class H2Session {
                     grantedAuthorization = Array(authorization.utf8)
                     grantedGeneration = generation
                     grantedUntil = until
-                    // From now on the elider may cut this encoding of the token (none known: it may not).
+                    // From now on the elider may cut this encoding of the token (none known: only indexed
+                    // references to it) and indexed references to a table entry holding it.
                     elider.grantedEncodedValue = seenEncoding(streamID: streamID) ?? []
+                    elider.grantedToken = grantedAuthorization
                 }
             case .denied(let status):
                 stream.failure = status

@@ -44,6 +44,19 @@ private final class HPACK {
         return Array(block.prefix(written))
     }
 
+    /// Entries in the decoder's dynamic table and their size (RFC 7541 §4.1).
+    var tableCount: Int { nghttp2_hd_inflate_get_num_table_entries(inflater) - 61 }
+    var tableSize: Int { nghttp2_hd_inflate_get_dynamic_table_size(inflater) }
+
+    /// The decoder's dynamic table entry at HPACK index `index` (62 and up).
+    func entry(at index: Int) -> (String, String)? {
+        guard let nv = nghttp2_hd_inflate_get_table_entry(inflater, index) else { return nil }
+        return (
+            String(decoding: UnsafeBufferPointer(start: nv.pointee.name, count: nv.pointee.namelen), as: UTF8.self),
+            String(decoding: UnsafeBufferPointer(start: nv.pointee.value, count: nv.pointee.valuelen), as: UTF8.self)
+        )
+    }
+
     /// Decodes one header block; nil when nghttp2 refuses it.
     func decode(_ block: [UInt8]) -> [(String, String)]? {
         var headers: [(String, String)] = []
@@ -135,13 +148,14 @@ private struct Harness {
     var output: [UInt8] = []
     var findings: [AuthorizationElider.Finding] = []
     var rewrites = 0
+    /// Kept across reads, as H2Session keeps it: rewritten bytes go to its start, stale ones follow.
+    var scratch: [UInt8] = []
 
     mutating func feed(_ bytes: [UInt8], mayElide: Bool = true) {
-        var scratch: [UInt8] = []
         findings.removeAll()
         let rewritten = bytes.withUnsafeBytes { elider.scan($0, mayElide: mayElide, scratch: &scratch, findings: &findings) }
-        if rewritten { rewrites += 1 }
-        output += rewritten ? scratch : bytes
+        if rewritten != nil { rewrites += 1 }
+        output += rewritten.map { Array(scratch.prefix($0)) } ?? bytes
     }
 
     /// Feeds a first request so that the token's encoding is known, as after a grant.
@@ -420,5 +434,334 @@ struct AuthorizationEliderTests {
         #expect(fields.first { $0.0 == "authorization" }?.1 == token)
         var harness = Harness()
         #expect(harness.learn(headers.block).isEmpty == (encoding == .own))
+    }
+}
+
+// MARK: - Indexed references and the followed dynamic table
+
+/// HPACK's Huffman code built independently from the code lengths (canonical code, RFC 7541 Appendix B).
+private let huffmanCodes: [(code: UInt32, length: Int)] = {
+    let lengths = HPACKHuffman.codeLengths.map(Int.init)
+    var codes = [(code: UInt32, length: Int)](repeating: (0, 0), count: lengths.count)
+    var code: UInt32 = 0
+    var previous = 0
+    for (rank, symbol) in lengths.indices.sorted(by: { (lengths[$0], $0) < (lengths[$1], $1) }).enumerated() {
+        if rank > 0 { code = (code + 1) << UInt32(lengths[symbol] - previous) }
+        previous = lengths[symbol]
+        codes[symbol] = (code, lengths[symbol])
+    }
+    return codes
+}()
+
+private func huffmanEncode(_ bytes: [UInt8]) -> [UInt8] {
+    var output: [UInt8] = []
+    var pending: UInt64 = 0
+    var pendingBits = 0
+    for byte in bytes {
+        let (code, length) = huffmanCodes[Int(byte)]
+        pending = pending << UInt64(length) | UInt64(code)
+        pendingBits += length
+        while pendingBits >= 8 {
+            output.append(UInt8(truncatingIfNeeded: pending >> UInt64(pendingBits - 8)))
+            pendingBits -= 8
+        }
+    }
+    if pendingBits > 0 {
+        output.append(UInt8(truncatingIfNeeded: pending << UInt64(8 - pendingBits)) | UInt8(0xFF >> pendingBits))
+    }
+    return output
+}
+
+/// An HPACK string literal (RFC 7541 §5.2), Huffman-coded or not.
+private func string(_ bytes: [UInt8], huffman: Bool) -> [UInt8] {
+    let body = huffman ? huffmanEncode(bytes) : bytes
+    var prefix = integer(body.count, prefixBits: 7)
+    if huffman { prefix[0] |= 0x80 }
+    return prefix + body
+}
+
+/// A literal representation: `kind` 0x40 (incremental indexing), 0x00 (without) or 0x10 (never indexed).
+private func literal(kind: UInt8, nameIndex: Int, name: String? = nil, value: [UInt8], huffman: Bool) -> [UInt8] {
+    var bytes = integer(nameIndex, prefixBits: kind == 0x40 ? 6 : 4)
+    bytes[0] |= kind
+    if let name { bytes += string(Array(name.utf8), huffman: huffman) }
+    return bytes + string(value, huffman: huffman)
+}
+
+private func indexed(_ index: Int) -> [UInt8] {
+    var bytes = integer(index, prefixBits: 7)
+    bytes[0] |= 0x80
+    return bytes
+}
+
+private func sizeUpdate(_ size: Int) -> [UInt8] {
+    var bytes = integer(size, prefixBits: 5)
+    bytes[0] |= 0x20
+    return bytes
+}
+
+/// A deterministic generator (SplitMix64), so a failure can be replayed.
+private struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Authorization elider: indexed references and the dynamic table")
+struct AuthorizationEliderIndexedTests {
+    @Test("Huffman decoding: RFC 7541 C.4 examples, every symbol as nghttp2 decodes it, invalid strings refused")
+    func huffman() throws {
+        let examples: [(String, [UInt8])] = [
+            ("www.example.com", [0xF1, 0xE3, 0xC2, 0xE5, 0xF2, 0x3A, 0x6B, 0xA0, 0xAB, 0x90, 0xF4, 0xFF]),
+            ("no-cache", [0xA8, 0xEB, 0x10, 0x64, 0x9C, 0xBF]),
+            ("custom-key", [0x25, 0xA8, 0x49, 0xE9, 0x5B, 0xA9, 0x7D, 0x7F]),
+            ("custom-value", [0x25, 0xA8, 0x49, 0xE9, 0x5B, 0xB8, 0xE8, 0xB4, 0xBF]),
+        ]
+        for (text, encoded) in examples {
+            var decoded: [UInt8] = []
+            #expect(encoded.withUnsafeBytes { HPACKHuffman.decode($0, into: &decoded) })
+            #expect(decoded == Array(text.utf8))
+            #expect(encoded.withUnsafeBytes { HPACKHuffman.decodedCount($0) } == text.utf8.count)
+            #expect(huffmanEncode(Array(text.utf8)) == encoded)
+        }
+        // Every octet alone and all of them in one string, checked against nghttp2's decoder.
+        let decoder = HPACK()
+        for value in (0...255).map({ [UInt8($0)] }) + [Array(0...255)] {
+            let encoded = huffmanEncode(value)
+            var decoded: [UInt8] = []
+            #expect(encoded.withUnsafeBytes { HPACKHuffman.decode($0, into: &decoded) })
+            #expect(decoded == value)
+            let block = literal(kind: 0x00, nameIndex: 0, name: "x", value: value, huffman: true)
+            let nghttp2 = try #require(decoder.decode(block))
+            #expect(Array(nghttp2[0].1.utf8) == value || value.contains { $0 >= 0x80 })
+        }
+        // Invalid: a zero bit in the padding, eight bits of padding, EOS itself.
+        for invalid: [UInt8] in [[0x00], [0x07, 0xFF], [0xFF], [0xFF, 0xFF, 0xFF, 0xFF]] {
+            var decoded: [UInt8] = []
+            #expect(!invalid.withUnsafeBytes { HPACKHuffman.decode($0, into: &decoded) }, "\(invalid)")
+            #expect(invalid.withUnsafeBytes { HPACKHuffman.decodedCount($0) } == nil)
+            let block = [0x00, 0x01, UInt8(ascii: "x")] + [0x80 | UInt8(invalid.count)] + invalid
+            #expect(HPACK().decode(block) == nil, "nghttp2 refuses \(invalid) too")
+        }
+    }
+
+    @Test("our own client indexes the token once; later one-byte references to it are removed, decoding stays in step")
+    func ownClientIndexedToken() throws {
+        var encoder = HPACKRequestEncoder()
+        let fields = requestHeaders().map { HPACKRequestEncoder.Field(name: $0.0, value: $0.1) }
+        let blocks = (0..<4).map { _ in
+            var block: [UInt8] = []
+            encoder.encode(fields, into: &block)
+            return block
+        }
+        #expect(blocks[2].count == fields.count)  // one-byte references only
+        var harness = Harness()
+        harness.feed(preface + emptySettings + frame(stream: 1, blocks[0]))
+        #expect(harness.findings.isEmpty)  // incremental indexing: nothing to report or remove
+        harness.elider.grantedToken = Array(token.utf8)
+        harness.feed(frame(stream: 3, blocks[1]) + frame(stream: 5, blocks[2]))
+        harness.feed(frame(stream: 7, blocks[3]), mayElide: false)  // the grant does not hold: left in place
+        #expect(harness.elider.elidedCount == 2)
+
+        let decoder = HPACK()
+        let reference = HPACK()
+        let output = try #require(frames(harness.output)).filter { $0.type == 1 }
+        for (index, frame) in output.enumerated() {
+            let decoded = try #require(decoder.decode(frame.block))
+            let original = try #require(reference.decode(blocks[index]))
+            let expected = index == 1 || index == 2 ? original.filter { $0.0 != "authorization" } : original
+            #expect(decoded.map { $0.0 + ": " + $0.1 } == expected.map { $0.0 + ": " + $0.1 })
+            #expect(decoder.tableSize == reference.tableSize && decoder.tableCount == reference.tableCount)
+        }
+        #expect(harness.elider.dynamicTableCount == decoder.tableCount)
+        #expect(harness.elider.dynamicTableSize == decoder.tableSize)
+    }
+
+    @Test("a reference to an entry that no longer holds the token (evicted, table resized) is left in place")
+    func evictedEntry() throws {
+        let granted = Array(token.utf8)
+        var harness = Harness()
+        harness.elider.grantedToken = granted
+        let first = literal(kind: 0x40, nameIndex: 23, value: granted, huffman: true)  // index 62
+        harness.feed(preface + emptySettings + frame(stream: 1, [0x83] + first))
+        harness.feed(frame(stream: 3, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 3)])
+        // A large entry evicts the token; index 62 is now that entry.
+        let big = Array(repeating: UInt8(ascii: "z"), count: 4_000)
+        harness.feed(frame(stream: 5, [0x83] + literal(kind: 0x40, nameIndex: 0, name: "x-big", value: big, huffman: false)))
+        harness.feed(frame(stream: 7, [0x83, 0x80 | 62]))
+        #expect(harness.findings.isEmpty)
+        // Indexed again, then a size update to 0 empties the table: a reference would be an error, and the
+        // token's new index after re-adding it is removed again.
+        harness.feed(frame(stream: 9, [0x83] + first))
+        harness.feed(frame(stream: 11, sizeUpdate(0) + sizeUpdate(4096) + [0x83] + first + [0x80 | 62]))
+        #expect(harness.findings.isEmpty)  // two authorization fields in the block
+        harness.feed(frame(stream: 13, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 13)])
+        // The same block again (not walked again: same bytes, same table) is judged by the current grant.
+        harness.feed(frame(stream: 15, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 15)])
+        harness.elider.grantedToken = Array("Bearer another".utf8)
+        harness.feed(frame(stream: 17, [0x83, 0x80 | 62]))
+        #expect(harness.findings.isEmpty)
+        harness.elider.grantedToken = granted
+        harness.feed(frame(stream: 19, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 19)])
+        #expect(harness.elider.isFollowing)
+
+        let decoder = HPACK()
+        for frame in try #require(frames(harness.output)).filter({ $0.type == 1 }) {
+            #expect(decoder.decode(frame.block) != nil)
+        }
+        #expect(harness.elider.dynamicTableSize == decoder.tableSize)
+        #expect(harness.elider.dynamicTableCount == decoder.tableCount)
+    }
+
+    @Test("a block it cannot follow stops all removal on the connection", arguments: [
+        "size update over the settings", "size update after a field", "index outside the table",
+        "invalid Huffman string", "CONTINUATION without HEADERS", "DATA inside a header block",
+    ])
+    func stopsFollowing(kind: String) {
+        let granted = Array(token.utf8)
+        var harness = Harness()
+        harness.elider.grantedToken = granted
+        let first = literal(kind: 0x40, nameIndex: 23, value: granted, huffman: true)
+        harness.feed(preface + emptySettings + frame(stream: 1, [0x83] + first))
+        harness.feed(frame(stream: 3, [0x83, 0x80 | 62]))
+        #expect(harness.findings == [.elided(streamID: 3)])
+        let bad: [UInt8] = switch kind {
+        case "size update over the settings": frame(stream: 5, sizeUpdate(4097) + [0x83])
+        case "size update after a field": frame(stream: 5, [0x83] + sizeUpdate(100))
+        case "index outside the table": frame(stream: 5, [0x83, 0x80 | 63])
+        case "invalid Huffman string": frame(stream: 5, [0x83, 0x40, 0x01, UInt8(ascii: "x"), 0x81, 0x00])
+        case "CONTINUATION without HEADERS": frame(type: 9, stream: 5, [0x83])
+        default: frame(flags: 0, stream: 5, [0x83]) + frame(type: 0, flags: 1, stream: 5, [0, 0, 0, 0, 0])
+        }
+        harness.feed(bad)
+        #expect(!harness.elider.isFollowing)
+        harness.feed(frame(stream: 7, [0x83, 0x80 | 62]))
+        #expect(harness.findings.isEmpty)
+        #expect(harness.rewrites == 1)
+    }
+
+    @Test("random header blocks, frames and reads: the followed table is nghttp2's, only the granted token goes",
+          arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
+    func randomised(seed: UInt64) throws {
+        var random = SeededGenerator(state: seed)
+        let granted = Array(token.utf8)
+        let otherToken = Array("Bearer other.token.value".utf8)
+        let names = ["x-a", "x-bb", "grpc-timeout", "user-agent", "authorization", "x-long-header-name"]
+        let reference = HPACK()  // decodes the unmodified blocks, to choose valid indexes and to compare
+        var harness = Harness()
+        harness.elider.grantedToken = granted
+        var wire: [UInt8] = preface + emptySettings
+        var originals: [(stream: UInt32, block: [UInt8])] = []
+        var nextStream: UInt32 = 1
+        var blocksWithGrantedReference = 0
+
+        for _ in 0..<300 {
+            var block: [UInt8] = []
+            var dynamicCount = reference.tableCount
+            if Int.random(in: 0..<10, using: &random) == 0 {
+                let size = Int.random(in: 0...4096, using: &random)
+                block += sizeUpdate(size)
+                block += sizeUpdate(4096)
+                dynamicCount = 0  // conservatively: no dynamic references in this block
+            }
+            block += [0x83, 0x86]  // :method POST, :scheme http
+            // References first (the table as it stands), then literals (which may add and evict).
+            for _ in 0..<Int.random(in: 0...3, using: &random) where dynamicCount > 0 {
+                block += indexed(62 + Int.random(in: 0..<dynamicCount, using: &random))
+            }
+            if dynamicCount > 0, Bool.random(using: &random) {
+                // The granted token's entry, when the table holds it.
+                if let index = (62..<(62 + dynamicCount)).first(where: {
+                    reference.entry(at: $0).map { $0.0 == "authorization" && Array($0.1.utf8) == granted } ?? false
+                }) {
+                    block += indexed(index)
+                    blocksWithGrantedReference += 1
+                }
+            }
+            for _ in 0..<Int.random(in: 0...3, using: &random) {
+                let kind: UInt8 = [0x40, 0x40, 0x00, 0x10].randomElement(using: &random)!
+                let huffman = Bool.random(using: &random)
+                let name = names.randomElement(using: &random)!
+                let value: [UInt8] = switch Int.random(in: 0..<6, using: &random) {
+                case 0: granted
+                case 1: otherToken
+                case 2: Array(repeating: UInt8(ascii: "v"), count: Int.random(in: 1000...4200, using: &random))
+                default: (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0x21...0x7E, using: &random) }
+                }
+                let nameIndex = name == "authorization" && Bool.random(using: &random) ? 23 : 0
+                block += literal(kind: kind, nameIndex: nameIndex, name: nameIndex == 0 ? name : nil, value: value,
+                                 huffman: huffman)
+            }
+            guard reference.decode(block) != nil else {
+                Issue.record("generated an invalid block")
+                return
+            }
+            // Trailers on an open stream now and then; otherwise a new request.
+            let stream: UInt32
+            if nextStream > 1, Int.random(in: 0..<8, using: &random) == 0 {
+                stream = nextStream - 2
+            } else {
+                stream = nextStream
+                nextStream += 2
+            }
+            originals.append((stream, block))
+            // One HEADERS frame, or HEADERS + CONTINUATION split at a random point.
+            if block.count > 2, Int.random(in: 0..<4, using: &random) == 0 {
+                let cut = Int.random(in: 1..<block.count, using: &random)
+                wire += frame(flags: 0, stream: stream, Array(block[..<cut]))
+                wire += frame(type: 9, stream: stream, Array(block[cut...]))
+            } else {
+                wire += frame(stream: stream, block)
+            }
+            wire += frame(type: 0, flags: 1, stream: stream, [0, 0, 0, 0, 0])
+        }
+        // Reads cut at random points.
+        var offset = 0
+        while offset < wire.count {
+            let length = min(wire.count - offset, Int.random(in: 1...3000, using: &random))
+            harness.feed(Array(wire[offset..<(offset + length)]))
+            offset += length
+        }
+        #expect(harness.elider.isFollowing)
+        #expect(harness.elider.elidedCount > 0 && blocksWithGrantedReference > 0)
+
+        // nghttp2 decodes the output in step; each block is its original, less at most one authorization
+        // field holding the granted token.
+        let decoder = HPACK()
+        let check = HPACK()
+        var blocks: [[UInt8]] = []
+        var continued: [UInt8] = []
+        for frame in try #require(frames(harness.output)) where frame.type == 1 || frame.type == 9 {
+            continued += frame.type == 1 ? frame.block : frame.payload
+            if frame.flags & 0x4 != 0 {
+                blocks.append(continued)
+                continued = []
+            }
+        }
+        #expect(blocks.count == originals.count)
+        var removed = 0
+        for (block, original) in zip(blocks, originals) {
+            let decoded = try #require(decoder.decode(block)).map { $0.0 + ": " + $0.1 }
+            let expected = try #require(check.decode(original.block)).map { $0.0 + ": " + $0.1 }
+            if decoded != expected {
+                let grantedField = "authorization: " + token
+                #expect(expected.count(where: { $0.hasPrefix("authorization: ") }) == 1)
+                #expect(expected.filter { $0 != grantedField } == decoded)
+                removed += 1
+            }
+            #expect(decoder.tableSize == check.tableSize && decoder.tableCount == check.tableCount)
+        }
+        #expect(removed == harness.elider.elidedCount)
+        #expect(harness.elider.dynamicTableSize == decoder.tableSize)
+        #expect(harness.elider.dynamicTableCount == decoder.tableCount)
     }
 }
