@@ -5,8 +5,9 @@
 #   plain  --auth off, h2c
 #   secure --tls-cert/--tls-key (throw-away self-signed P-256 certificate), --auth on with a fresh ES256 key,
 #          one scorer user; every request carries `authorization: Bearer <token>`
-# Two clients, each alternately against both servers, ROUNDS times (the same prebuilt Score request, the same
-# connections x streams, one client thread, connections reused for every request):
+# Two clients, each alternately against both servers, ROUNDS times, which server goes first alternating from
+# round to round (the same prebuilt Score request, the same connections x streams, one client thread,
+# connections reused for every request):
 #   h2load         nghttp2's encoder: `authorization` goes as a never-indexed literal, Huffman-coded per call
 #   fraud-loadgen  our client (--fixed-request --rate max --tls --token-file): it indexes the token in HPACK once
 #                  per connection and then sends a one-byte reference, as grpc-go and grpc-java do
@@ -114,6 +115,13 @@ print(rate, f"{(after - before) / hz * 1e6 / (rate * (duration + 1)):.1f}")
 PY
 }
 
+h2load_plain() { run_h2load "$PLAIN_PID" "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score"; }
+h2load_secure() {
+    run_h2load "$SECURE_PID" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" -H "authorization: Bearer $TOKEN"
+}
+loadgen_plain() { run_loadgen "$PLAIN_PID" "127.0.0.1:$PLAIN_PORT"; }
+loadgen_secure() { run_loadgen "$SECURE_PID" "127.0.0.1:$SECURE_PORT" --tls-ca "$OUT/tls.pem" --token-file "$OUT/token"; }
+
 # A wrong token must fail (so the secure numbers below are authenticated calls, not refusals).
 denied=$(h2load -n 10 -c 1 -H 'content-type: application/grpc' -H 'te: trailers' -H 'authorization: Bearer x.y.z' \
     -d "$OUT/request.bin" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" 2>&1 | sed -n 's/.*(\([0-9]*\)) data.*/\1/p')
@@ -127,17 +135,26 @@ lg_ratios=()
 cpu_ratios=()  # server CPU per request, cleartext / TLS + JWT: the server's capacity ratio
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS"
-    read -r plain plain_cpu < <(run_h2load "$PLAIN_PID" "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score")
-    read -r secure secure_cpu < <(run_h2load "$SECURE_PID" "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" \
-        -H "authorization: Bearer $TOKEN")
+    # Odd rounds run cleartext first, even rounds TLS first: a side is never always the second of a pair.
+    if [ $((round % 2)) = 1 ]; then
+        read -r plain plain_cpu < <(h2load_plain)
+        read -r secure secure_cpu < <(h2load_secure)
+    else
+        read -r secure secure_cpu < <(h2load_secure)
+        read -r plain plain_cpu < <(h2load_plain)
+    fi
     ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
     h2_ratios+=("$ratio")
     cpu_ratios+=("$(python3 -c "print(f'{$plain_cpu/$secure_cpu:.3f}')")")
     printf '| %s | h2load | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
     [ "$LOADGEN" = 1 ] || continue
-    read -r plain plain_cpu < <(run_loadgen "$PLAIN_PID" "127.0.0.1:$PLAIN_PORT")
-    read -r secure secure_cpu < <(run_loadgen "$SECURE_PID" "127.0.0.1:$SECURE_PORT" \
-        --tls-ca "$OUT/tls.pem" --token-file "$OUT/token")
+    if [ $((round % 2)) = 1 ]; then
+        read -r secure secure_cpu < <(loadgen_secure)
+        read -r plain plain_cpu < <(loadgen_plain)
+    else
+        read -r plain plain_cpu < <(loadgen_plain)
+        read -r secure secure_cpu < <(loadgen_secure)
+    fi
     ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
     lg_ratios+=("$ratio")
     cpu_ratios+=("$(python3 -c "print(f'{$plain_cpu/$secure_cpu:.3f}')")")
