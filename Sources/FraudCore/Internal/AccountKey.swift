@@ -23,24 +23,15 @@ struct AccountKey: Sendable {
         }
     }
 
-    /// FNV-1a of `bytes` and ``AccountCode/pack(_:)`` of them, in one pass (the same results as computing
-    /// them one after the other).
+    /// FNV-1a of `bytes` and ``AccountCode/pack(_:)`` of them (the same results as computing them one after the
+    /// other, which is what this does: a tight byte loop for the hash, eight digits at a time for the code).
     @inline(__always)
     static func hashAndCode(_ bytes: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, code: UInt64) {
-        guard let first = bytes.first else { return (FNV1a.offsetBasis, 0) }
-        var hash = (FNV1a.offsetBasis ^ UInt64(first)) &* FNV1a.prime
-        var value: UInt64 = 0
-        var isDigits = true
-        for position in 1..<bytes.count {
-            let byte = bytes[position]
+        var hash = FNV1a.offsetBasis
+        for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* FNV1a.prime
-            let digit = byte &- UInt8(ascii: "0")
-            isDigits = isDigits && digit < 10
-            value = value &* 10 &+ UInt64(digit)
         }
-        let letter = first &- UInt8(ascii: "A")
-        guard bytes.count >= 2, bytes.count <= 16, isDigits, letter < 26 else { return (hash, 0) }
-        return (hash, UInt64(letter + 1) << 54 | UInt64(bytes.count - 1) << 50 | value)
+        return (hash, AccountCode.pack(bytes))
     }
 
     /// A key from parts computed earlier by ``init(_:)`` for the same name.
@@ -73,15 +64,56 @@ enum AccountCode {
     /// bits 50–53, the digits' value (< 10^15 < 2^50) below.
     @inline(__always)
     static func pack(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        guard bytes.count >= 2, bytes.count <= 16 else { return 0 }
-        let letter = bytes[0] &- UInt8(ascii: "A")
+        guard bytes.count >= 2, bytes.count <= 16, let base = bytes.baseAddress else { return 0 }
+        let letter = base[0] &- UInt8(ascii: "A")
         guard letter < 26 else { return 0 }
-        var value: UInt64 = 0
-        for position in 1..<bytes.count {
-            let digit = bytes[position] &- UInt8(ascii: "0")
-            guard digit < 10 else { return 0 }
-            value = value &* 10 &+ UInt64(digit)
+        let digits = bytes.count - 1
+        let value: UInt64
+        if digits >= 8 {
+            // PaySim's names (9 or 10 digits): two unaligned eight-byte loads inside the buffer, the last eight
+            // digits and the first ones, each checked and converted in a few word operations.
+            let raw = UnsafeRawPointer(base)
+            let tail = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self))
+            guard let tailValue = eightDigits(tail) else { return 0 }
+            let leading = digits - 8
+            if leading == 0 {
+                value = tailValue
+            } else {
+                // The first `leading` bytes, moved to the top of the word behind '0's (leading zeros).
+                let head = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
+                let padded = (head << (UInt64(8 - leading) &* 8)) | (Self.zeros >> (UInt64(leading) &* 8))
+                guard let headValue = eightDigits(padded) else { return 0 }
+                value = headValue &* 100_000_000 &+ tailValue
+            }
+        } else {
+            var sum: UInt64 = 0
+            for position in 1..<bytes.count {
+                let digit = base[position] &- UInt8(ascii: "0")
+                guard digit < 10 else { return 0 }
+                sum = sum &* 10 &+ UInt64(digit)
+            }
+            value = sum
         }
-        return UInt64(letter + 1) << 54 | UInt64(bytes.count - 1) << 50 | value
+        return UInt64(letter + 1) << 54 | UInt64(digits) << 50 | value
+    }
+
+    /// Eight ASCII '0's.
+    private static let zeros: UInt64 = 0x3030_3030_3030_3030
+
+    /// The value of eight ASCII digits in a little-endian word (the first digit in the lowest byte), or nil
+    /// when a byte is not a digit.
+    @inline(__always)
+    static func eightDigits(_ word: UInt64) -> UInt64? {
+        // A digit is 0x30-0x39: high nibble 3, and adding 6 does not carry out of the low nibble (no byte
+        // carries into the next one: every byte is at most 0x3F here).
+        let highNibbles: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        guard word & highNibbles == zeros, (word &+ 0x0606_0606_0606_0606) & highNibbles == zeros else {
+            return nil
+        }
+        // Pairs, then fours, then all eight (the first digit weighs most).
+        // (Shifts bind tighter than multiplication in Swift, hence the parentheses.)
+        var value = ((word & 0x0F0F_0F0F_0F0F_0F0F) &* (10 << 8 + 1)) >> 8
+        value = ((value & 0x00FF_00FF_00FF_00FF) &* (100 << 16 + 1)) >> 16
+        return ((value & 0x0000_FFFF_0000_FFFF) &* (10_000 << 32 + 1)) >> 32
     }
 }

@@ -20,6 +20,48 @@ struct AccountKeyTests {
         #expect(key.code == AccountCode.pack(name))
     }
 
+    /// ``AccountCode/pack(_:)`` written the plain way, one byte at a time.
+    static func referencePack(_ name: String) -> UInt64 {
+        let bytes = Array(name.utf8)
+        guard bytes.count >= 2, bytes.count <= 16 else { return 0 }
+        let letter = bytes[0] &- UInt8(ascii: "A")
+        guard letter < 26 else { return 0 }
+        var value: UInt64 = 0
+        for byte in bytes.dropFirst() {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return 0 }
+            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+        }
+        return UInt64(letter + 1) << 54 | UInt64(bytes.count - 1) << 50 | value
+    }
+
+    @Test("eight digits at a time gives the byte-by-byte code: every length, every position broken")
+    func wordAtATimeCode() {
+        // Bytes around the digit range (the word-wide check must reject exactly the non-digits).
+        let breakers: [UInt8] = [0x00, 0x20, 0x2F, 0x3A, 0x3F, 0x40, 0x61, 0x7F, 0xB0, 0xFF]
+        var random = SystemRandomNumberGenerator()
+        for length in 1...17 {
+            for _ in 0..<200 {
+                var bytes = [UInt8(ascii: "A") + UInt8.random(in: 0..<26, using: &random)]
+                for _ in 1..<max(length, 1) { bytes.append(UInt8(ascii: "0") + UInt8.random(in: 0..<10, using: &random)) }
+                let name = String(decoding: bytes, as: UTF8.self)
+                #expect(AccountKey(name).code == Self.referencePack(name), "\(name)")
+                #expect(AccountKey(name).code != 0 || length < 2 || length > 16)
+                for position in 1..<bytes.count {
+                    for breaker in breakers {
+                        var broken = bytes
+                        broken[position] = breaker
+                        // Through the buffer entry point: the bytes as given, even when not valid UTF-8.
+                        let code = broken.withUnsafeBufferPointer { AccountCode.pack($0) }
+                        #expect(code == 0, "\(broken)")
+                    }
+                }
+            }
+        }
+        for name in ["C999999999999999", "C000000000000000", "C99999999", "C10000000", "C00000000", "M1979787155"] {
+            #expect(AccountKey(name).code == Self.referencePack(name), "\(name)")
+        }
+    }
+
     @Test("codes of different PaySim names differ, non-PaySim names have none")
     func codes() {
         #expect(AccountKey("C1").code != AccountKey("C01").code)
