@@ -10,7 +10,7 @@ enum Exponential {
         guard !x.isNaN else { return x }
         if x > 709.78 { return .infinity }
         if x < -745 { return 0 }
-        let k = (x / Logarithm.ln2).rounded()
+        let k = Self.roundedHalfAwayFromZero(x / Logarithm.ln2)
         let r = x - k * Logarithm.ln2
         var term = 1.0
         var sum = 1.0
@@ -20,8 +20,25 @@ enum Exponential {
         }
         // Scale by 2^k in two halves, so subnormal results (k < -1022) come out right.
         let half = Int(k) / 2
-        return sum * Double(sign: .plus, exponent: half, significand: 1)
-            * Double(sign: .plus, exponent: Int(k) - half, significand: 1)
+        return sum * Self.powerOfTwo(half) * Self.powerOfTwo(Int(k) - half)
+    }
+
+    /// `value.rounded()` (to nearest, ties away from zero, as C's `round`) without the library call, for
+    /// `|value| < 2^52` (here at most 1,075): truncation is exact, and so is the difference it leaves.
+    @inline(__always)
+    static func roundedHalfAwayFromZero(_ value: Double) -> Double {
+        let truncated = Double(Int64(value))
+        let fraction = value - truncated
+        if fraction >= 0.5 { return truncated + 1 }
+        if fraction <= -0.5 { return truncated - 1 }
+        return truncated
+    }
+
+    /// `2^exponent` for a normal result (`-1022...1023`; here at most 538 in magnitude), from its bits: what
+    /// `Double(sign: .plus, exponent: exponent, significand: 1)` gives, without the call.
+    @inline(__always)
+    static func powerOfTwo(_ exponent: Int) -> Double {
+        Double(bitPattern: UInt64(truncatingIfNeeded: exponent + 1_023) << 52)
     }
 
     /// The logistic function `1 / (1 + e^-x)`, in `0...1`.

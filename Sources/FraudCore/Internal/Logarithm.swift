@@ -13,8 +13,18 @@ enum Logarithm {
         // ln 1: the series below gives exactly +0.0 here too (z = 0); a balance that adds up (error 0, a
         // signed-log10 input of 1) is the commonest argument, so skip the work.
         if x == 1 { return 0 }
-        var exponent = Double(x.exponent)
-        var significand = x.significand  // [1, 2)
+        // `x.exponent` and `x.significand` (library calls), straight from the bits for a normal `x`.
+        let bits = x.bitPattern
+        let biasedExponent = Int(truncatingIfNeeded: bits >> 52)
+        var exponent: Double
+        var significand: Double  // [1, 2)
+        if biasedExponent != 0 {
+            exponent = Double(biasedExponent - 1_023)
+            significand = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+        } else {
+            exponent = Double(x.exponent)  // subnormal
+            significand = x.significand
+        }
         if significand > 1.414_213_562_373_095_048_801_688_724_209_7 {
             significand /= 2
             exponent += 1
