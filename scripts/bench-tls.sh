@@ -15,8 +15,10 @@
 #
 # PIN=1 pins both servers to CPU 0 and the client to CPU 1 (taskset), so each side has a core of its own and the
 # figure is the server's throughput; by default all share both cores, so the ratio also carries the client's own
-# extra cost of TLS (and, for h2load, of Huffman-coding the never-indexed token on every call). The last line is
-# the server's capacity ratio: its CPU per request, cleartext over TLS + JWT (median over all runs).
+# extra cost of TLS (and, for h2load, of Huffman-coding the never-indexed token on every call). The last lines
+# give the server's capacity ratio: its CPU per request, cleartext over TLS + JWT (median over all runs); then,
+# per client, the same with the client's own CPU added (server + client CPU per request): the throughput ratio
+# the two cores would give if CPU were the only limit (time the VM's host takes from the vCPUs is not in it).
 #
 # Environment: ROUNDS=11 DURATION=3 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
 set -euo pipefail
@@ -78,12 +80,18 @@ done
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
 TICK_HZ=$(getconf CLK_TCK)
 
-run_h2load() {  # pid, url, extra header args...; prints "req/s server-CPU-µs/req", checks every request succeeded
+# The client's CPU (user + system seconds, bash's `time`), for its CPU per request.
+TIMEFORMAT='%3U %3S'
+client_seconds() { awk '{print $1 + $2}' "$OUT/client-time"; }
+
+run_h2load() {  # pid, url, extra header args...; prints "req/s server-CPU-µs/req client-CPU-µs/req", checks every request succeeded
     local pid=$1 url=$2; shift 2
     local out before after
     before=$(cpu_ticks "$pid")
-    out=$("${CLIENT_PIN[@]}" h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
-        -H 'content-type: application/grpc' -H 'te: trailers' "$@" -d "$OUT/request.bin" "$url" 2>&1)
+    { time "${CLIENT_PIN[@]}" h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
+        -H 'content-type: application/grpc' -H 'te: trailers' "$@" -d "$OUT/request.bin" "$url" \
+        >"$OUT/h2load-last.txt" 2>&1; } 2>"$OUT/client-time"
+    out=$(cat "$OUT/h2load-last.txt")
     echo "$out" >>"$OUT/h2load.txt"
     local failed
     failed=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p')
@@ -92,26 +100,28 @@ run_h2load() {  # pid, url, extra header args...; prints "req/s server-CPU-µs/r
     local rps
     rps=$(echo "$out" | sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p')
     # The CPU covers the warm-up second too, at about the measured rate.
-    python3 -c "print($rps, f'{($after - $before) / $TICK_HZ * 1e6 / ($rps * ($DURATION + 1)):.1f}')"
+    python3 -c "r = $rps * ($DURATION + 1); print($rps, f'{($after - $before) / $TICK_HZ * 1e6 / r:.1f}', f'{$(client_seconds) * 1e6 / r:.1f}')"
 }
 
-run_loadgen() {  # pid, target, extra args...; prints "req/s server-CPU-µs/req", checks every call succeeded
+run_loadgen() {  # pid, target, extra args...; prints "req/s server-CPU-µs/req client-CPU-µs/req", checks every call succeeded
     local pid=$1 target=$2; shift 2
     local before after json="$OUT/loadgen-last.json"
     before=$(cpu_ticks "$pid")
-    "${CLIENT_PIN[@]}" "$BIN/fraud-loadgen" --target "$target" --quiet --fixed-request --rate max \
+    { time "${CLIENT_PIN[@]}" "$BIN/fraud-loadgen" --target "$target" --quiet --fixed-request --rate max \
         --duration "$DURATION" --warmup 1 --connections "$CONNECTIONS" --streams "$STREAMS" --threads 1 \
-        --timeout 0 --run-id "tls$$" --json-out "$json" "$@" >>"$OUT/loadgen.txt" 2>&1 \
+        --timeout 0 --run-id "tls$$" --json-out "$json" "$@" >>"$OUT/loadgen.txt" 2>&1; } 2>"$OUT/client-time" \
         || { log "fraud-loadgen failed: see $OUT/loadgen.txt"; exit 1; }
     after=$(cpu_ticks "$pid")
-    python3 - "$json" "$before" "$after" "$TICK_HZ" "$DURATION" <<'PY'
+    python3 - "$json" "$before" "$after" "$TICK_HZ" "$DURATION" "$(client_seconds)" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 before, after, hz, duration = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+client = float(sys.argv[6])
 if report["errors"]:
     sys.exit(f"fraud-loadgen: {report['errors']} calls failed")
 rate = report["achieved_rate"]
-print(rate, f"{(after - before) / hz * 1e6 / (rate * (duration + 1)):.1f}")
+requests = rate * (duration + 1)
+print(rate, f"{(after - before) / hz * 1e6 / requests:.1f}", f"{client * 1e6 / requests:.1f}")
 PY
 }
 
@@ -128,37 +138,43 @@ denied=$(h2load -n 10 -c 1 -H 'content-type: application/grpc' -H 'te: trailers'
 log "a bad token gets DATA bytes: ${denied:-?} (0 = every call refused before scoring)"
 
 log "token: ${#TOKEN} bytes"
-printf '| round | client | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio | server CPU µs/req, cleartext | server CPU µs/req, TLS + JWT |\n'
-printf '|---|---|---|---|---|---|---|\n'
+printf '| round | client | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio | server CPU µs/req, cleartext | server CPU µs/req, TLS + JWT | client CPU µs/req, cleartext | client CPU µs/req, TLS + JWT |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 h2_ratios=()
 lg_ratios=()
 cpu_ratios=()  # server CPU per request, cleartext / TLS + JWT: the server's capacity ratio
+h2_total_ratios=()  # server + client CPU per request, cleartext / TLS + JWT, per client
+lg_total_ratios=()
+report_round() {  # round, client, plain, secure, plain server µs, secure server µs, plain client µs, secure client µs
+    printf '| %s | %s | %.0f | %.0f | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" \
+        "$(python3 -c "print(f'{$4/$3:.3f}')")" "$5" "$6" "$7" "$8"
+}
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS"
     # Odd rounds run cleartext first, even rounds TLS first: a side is never always the second of a pair.
     if [ $((round % 2)) = 1 ]; then
-        read -r plain plain_cpu < <(h2load_plain)
-        read -r secure secure_cpu < <(h2load_secure)
+        read -r plain plain_cpu plain_client < <(h2load_plain)
+        read -r secure secure_cpu secure_client < <(h2load_secure)
     else
-        read -r secure secure_cpu < <(h2load_secure)
-        read -r plain plain_cpu < <(h2load_plain)
+        read -r secure secure_cpu secure_client < <(h2load_secure)
+        read -r plain plain_cpu plain_client < <(h2load_plain)
     fi
-    ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
-    h2_ratios+=("$ratio")
+    h2_ratios+=("$(python3 -c "print(f'{$secure/$plain:.3f}')")")
     cpu_ratios+=("$(python3 -c "print(f'{$plain_cpu/$secure_cpu:.3f}')")")
-    printf '| %s | h2load | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
+    h2_total_ratios+=("$(python3 -c "print(f'{($plain_cpu + $plain_client)/($secure_cpu + $secure_client):.3f}')")")
+    report_round "$round" h2load "$plain" "$secure" "$plain_cpu" "$secure_cpu" "$plain_client" "$secure_client"
     [ "$LOADGEN" = 1 ] || continue
     if [ $((round % 2)) = 1 ]; then
-        read -r secure secure_cpu < <(loadgen_secure)
-        read -r plain plain_cpu < <(loadgen_plain)
+        read -r secure secure_cpu secure_client < <(loadgen_secure)
+        read -r plain plain_cpu plain_client < <(loadgen_plain)
     else
-        read -r plain plain_cpu < <(loadgen_plain)
-        read -r secure secure_cpu < <(loadgen_secure)
+        read -r plain plain_cpu plain_client < <(loadgen_plain)
+        read -r secure secure_cpu secure_client < <(loadgen_secure)
     fi
-    ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
-    lg_ratios+=("$ratio")
+    lg_ratios+=("$(python3 -c "print(f'{$secure/$plain:.3f}')")")
     cpu_ratios+=("$(python3 -c "print(f'{$plain_cpu/$secure_cpu:.3f}')")")
-    printf '| %s | fraud-loadgen | %.0f | %.0f | %s | %s | %s |\n' "$round" "$plain" "$secure" "$ratio" "$plain_cpu" "$secure_cpu"
+    lg_total_ratios+=("$(python3 -c "print(f'{($plain_cpu + $plain_client)/($secure_cpu + $secure_client):.3f}')")")
+    report_round "$round" fraud-loadgen "$plain" "$secure" "$plain_cpu" "$secure_cpu" "$plain_client" "$secure_client"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
@@ -170,3 +186,7 @@ if [ "$LOADGEN" = 1 ]; then
     echo "median TLS+JWT / cleartext throughput, fraud-loadgen: $(median "${lg_ratios[@]}") ($setup)"
 fi
 echo "median server capacity ratio (server CPU per request, cleartext / TLS+JWT, all runs): $(median "${cpu_ratios[@]}")"
+echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), h2load: $(median "${h2_total_ratios[@]}")"
+if [ "$LOADGEN" = 1 ]; then
+    echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), fraud-loadgen: $(median "${lg_total_ratios[@]}")"
+fi
