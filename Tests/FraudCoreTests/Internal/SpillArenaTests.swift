@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import FraudCore
@@ -66,16 +67,29 @@ struct SpillArenaTests {
 struct LogisticPlanTests {
     @Test("The flattened model's logit is bit-identical to the model's, over many feature vectors")
     func bitIdentical() throws {
-        let model = TrainedModel.bundled
+        try Self.checkBitIdentical(TrainedModel.bundled, writtenOut: true)
+        // The same model with one transform changed: not the no-velocity inputs, so the plan loops.
+        let changed = TrainedModel.bundledJSON.replacingOccurrences(
+            of: "\"column\" : \"type_debit\",\n      \"transform\" : \"identity\"",
+            with: "\"column\" : \"type_debit\",\n      \"transform\" : \"is-zero\""
+        )
+        #expect(changed != TrainedModel.bundledJSON)
+        try Self.checkBitIdentical(TrainedModel(json: Array(changed.utf8)), writtenOut: false)
+    }
+
+    /// `model`'s plan gives its logit bit for bit, through the written-out no-velocity logit or not.
+    static func checkBitIdentical(_ model: TrainedModel, writtenOut: Bool) throws {
         let plan = try #require(LogisticPlan(model))
+        #expect(plan.evaluator.hasNoVelocityInputs == writtenOut)
         var random: UInt64 = 7
         func next(_ bound: Int64) -> Int64 {
             random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int64((random >> 33) % UInt64(bound))
         }
         for index in 0..<20_000 {
-            let amount = 1 + next(100_000_000)
             let before = index % 3 == 0 ? 0 : next(1_000_000_000)
+            // Every fifth amount is the whole balance: a ratio of exactly 1 (`is-one`).
+            let amount = index % 5 == 0 && before > 0 ? before : 1 + next(100_000_000)
             let transaction = Transaction(
                 transactionID: "t\(index)",
                 step: UInt32(1 + next(743)),
@@ -91,6 +105,10 @@ struct LogisticPlanTests {
             let features = FeatureExtractor.features(for: transaction, origin: .unseen, destination: .unseen)
             #expect(plan.logit(features).bitPattern == model.logit(features).bitPattern)
         }
+    }
+
+    @Test("A tree ensemble has no plan")
+    func trees() {
         #expect(LogisticPlan(RiskModelTestsSupport.treeModel) == nil)
     }
 }
