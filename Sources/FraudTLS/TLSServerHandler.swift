@@ -1,5 +1,5 @@
 import COpenSSL
-public import NIOCore
+import NIOCore
 
 /// Server-side TLS for one accepted connection (see ``TLSConnectionHandler`` for how OpenSSL is driven).
 ///

@@ -1,5 +1,5 @@
 import CFraudSched
-public import NIOCore
+import NIOCore
 public import NIOPosix
 
 extension MultiThreadedEventLoopGroup {
