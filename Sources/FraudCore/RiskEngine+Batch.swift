@@ -3,14 +3,19 @@ extension RiskEngine {
     public static let batchWindow = 16
 
     /// What scoring needs from a transaction's strings, computed once, before any lock (trivial, so a
-    /// window of them lives on the stack).
+    /// window of them lives on the stack): one cache line. The accounts' FNV-1a hashes are not kept — only
+    /// what they are for (the shard's mix, the counterparty mark; the fingerprint is computed in pass 1).
     struct BatchKeys {
         var idHash: UInt64
-        var originHash: UInt64
-        var originCode: UInt64
-        var destinationHash: UInt64
-        var destinationCode: UInt64
         var fingerprint: UInt64
+        var originCode: UInt64
+        var originMixedHash: UInt64
+        var destinationCode: UInt64
+        var destinationMixedHash: UInt64
+        var originIndexHash: UInt32
+        var originCounterpartyHash: UInt32
+        var destinationIndexHash: UInt32
+        var destinationCounterpartyHash: UInt32
     }
 
     /// Scores `transactions` in order, with exactly the results, state changes and `commit` calls of
@@ -45,45 +50,68 @@ extension RiskEngine {
                     // Field by field rather than `keys(of: transactions[index])`, which copies the whole
                     // transaction (retaining and releasing its three strings) first.
                     let idHash = FNV1a.hash(transactions[index].transactionID)
-                    let origin = AccountKey(transactions[index].originAccount)
-                    let destination = AccountKey(transactions[index].destinationAccount)
+                    let (originHash, originCode) = AccountKey.hashAndCode(of: transactions[index].originAccount)
+                    let (destinationHash, destinationCode) =
+                        AccountKey.hashAndCode(of: transactions[index].destinationAccount)
                     let fingerprint = transactions[index].fingerprint(
                         transactionIDHash: idHash,
-                        originHash: origin.hash,
-                        destinationHash: destination.hash
+                        originHash: originHash,
+                        destinationHash: destinationHash
+                    )
+                    let origin = AccountKey(account: transactions[index].originAccount, hash: originHash, code: originCode)
+                    let destination = AccountKey(
+                        account: transactions[index].destinationAccount,
+                        hash: destinationHash,
+                        code: destinationCode
                     )
                     keys.initializeElement(
                         at: index - start,
                         to: BatchKeys(
                             idHash: idHash,
-                            originHash: origin.hash,
-                            originCode: origin.code,
-                            destinationHash: destination.hash,
-                            destinationCode: destination.code,
-                            fingerprint: fingerprint
+                            fingerprint: fingerprint,
+                            originCode: originCode,
+                            originMixedHash: origin.mixedHash,
+                            destinationCode: destinationCode,
+                            destinationMixedHash: destination.mixedHash,
+                            originIndexHash: origin.indexHash,
+                            originCounterpartyHash: origin.counterpartyHash,
+                            destinationIndexHash: destination.indexHash,
+                            destinationCounterpartyHash: destination.counterpartyHash
                         )
                     )
                     idempotency.prefetch(hash: idHash)
-                    velocity.prefetchIndex(hash: origin.hash, code: origin.code)
-                    velocity.prefetchIndex(hash: destination.hash, code: destination.code)
+                    velocity.prefetchIndex(origin)
+                    velocity.prefetchIndex(destination)
                 }
                 for position in 0..<(end - start) {
                     let key = keys[position]
-                    velocity.prefetchSlot(hash: key.originHash, code: key.originCode)
-                    velocity.prefetchSlot(hash: key.destinationHash, code: key.destinationCode)
+                    velocity.prefetchSlot(
+                        mixedHash: key.originMixedHash,
+                        code: key.originCode,
+                        indexHash: key.originIndexHash
+                    )
+                    velocity.prefetchSlot(
+                        mixedHash: key.destinationMixedHash,
+                        code: key.destinationCode,
+                        indexHash: key.destinationIndexHash
+                    )
                 }
                 for index in start..<end {
                     let key = keys[index - start]
                     let figures = TransactionFigures(transactions[index])
                     let origin = AccountKey(
                         account: transactions[index].originAccount,
-                        hash: key.originHash,
-                        code: key.originCode
+                        code: key.originCode,
+                        mixedHash: key.originMixedHash,
+                        indexHash: key.originIndexHash,
+                        counterpartyHash: key.originCounterpartyHash
                     )
                     let destination = AccountKey(
                         account: transactions[index].destinationAccount,
-                        hash: key.destinationHash,
-                        code: key.destinationCode
+                        code: key.destinationCode,
+                        mixedHash: key.destinationMixedHash,
+                        indexHash: key.destinationIndexHash,
+                        counterpartyHash: key.destinationCounterpartyHash
                     )
                     let result = idempotency.resolveIfCommitted(
                         transactionID: transactions[index].transactionID,

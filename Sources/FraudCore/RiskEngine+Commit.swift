@@ -28,7 +28,7 @@ extension RiskEngine {
             assessAndCommit: {
                 // The index buckets prefetched above have had the id lookup's time to arrive: start the
                 // destination's slot now, so its miss overlaps the origin's.
-                velocity.prefetchSlot(hash: destination.hash, code: destination.code)
+                velocity.prefetchSlot(destination)
                 let assessment = assess(observe(figures, origin: origin, destination: destination))
                 return (assessment, commit(assessment))
             },
@@ -41,8 +41,8 @@ extension RiskEngine {
     @inline(__always)
     func prefetch(idHash: UInt64, origin: AccountKey, destination: AccountKey) {
         idempotency.prefetch(hash: idHash)
-        velocity.prefetchIndex(hash: origin.hash, code: origin.code)
-        velocity.prefetchIndex(hash: destination.hash, code: destination.code)
+        velocity.prefetchIndex(origin)
+        velocity.prefetchIndex(destination)
     }
 
     /// Rebuilds state from a decision made before a restart (warm start): the velocity windows count it and

@@ -188,14 +188,19 @@ public final class RiskEngine: Sendable {
         idHash: UInt64, origin: AccountKey, destination: AccountKey, fingerprint: UInt64
     ) {
         let idHash = FNV1a.hash(transaction.transactionID)
-        let origin = AccountKey(transaction.originAccount)
-        let destination = AccountKey(transaction.destinationAccount)
+        let (originHash, originCode) = AccountKey.hashAndCode(of: transaction.originAccount)
+        let (destinationHash, destinationCode) = AccountKey.hashAndCode(of: transaction.destinationAccount)
         let fingerprint = transaction.fingerprint(
             transactionIDHash: idHash,
-            originHash: origin.hash,
-            destinationHash: destination.hash
+            originHash: originHash,
+            destinationHash: destinationHash
         )
-        return (idHash, origin, destination, fingerprint)
+        return (
+            idHash,
+            AccountKey(account: transaction.originAccount, hash: originHash, code: originCode),
+            AccountKey(account: transaction.destinationAccount, hash: destinationHash, code: destinationCode),
+            fingerprint
+        )
     }
 
     /// Why `step` may not be scored, or nil: a step more than ``RiskEngineConfiguration/maxStepsAhead`` ahead

@@ -43,10 +43,11 @@ public final class VelocityStore: Sendable {
     /// (an atomic read-modify-write each). `shards` keeps them alive.
     private let borrowedShards: [Unmanaged<Shard>]
 
-    /// Runs `body` with the shard of `hash`, borrowed without retaining it.
+    /// Runs `body` with the shard of the account whose ``AccountKey/mixedHash`` is `mixedHash`, borrowed
+    /// without retaining it.
     @inline(__always)
-    private func withShard<Result>(_ hash: UInt64, _ body: (Shard) -> Result) -> Result {
-        borrowedShards[hash.shardIndex(count: borrowedShards.count)]._withUnsafeGuaranteedRef(body)
+    private func withShard<Result>(mixedHash: UInt64, _ body: (Shard) -> Result) -> Result {
+        borrowedShards[UInt64.shardIndex(mixed: mixedHash, count: borrowedShards.count)]._withUnsafeGuaranteedRef(body)
     }
 
     /// Creates an empty store.
@@ -78,7 +79,7 @@ public final class VelocityStore: Sendable {
     public func observe(account: String, counterparty: String, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
         observe(
             AccountKey(account),
-            counterpartyHash: FNV1a.hash(counterparty).folded32,
+            counterpartyHash: AccountKey(counterparty).counterpartyHash,
             amountCents: amountCents,
             step: step
         )
@@ -87,7 +88,7 @@ public final class VelocityStore: Sendable {
     /// ``observe(account:counterparty:amountCents:step:)`` with the hashing done by the caller (outside
     /// any lock).
     func observe(_ key: AccountKey, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
-        withShard(key.hash) { shard in
+        withShard(mixedHash: key.mixedHash) { shard in
             shard.table.withLock { table in
                 let snapshot = table.observe(
                     key,
@@ -102,26 +103,36 @@ public final class VelocityStore: Sendable {
         }
     }
 
-    /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of the account with this
-    /// ``AccountKey`` hash and compact code (none: nothing is done): the index bucket its lookup starts at.
-    /// Takes no lock and changes nothing.
+    /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of `key`'s account (none
+    /// without a compact code): the index bucket its lookup starts at. Takes no lock and changes nothing.
     @inline(__always)
-    func prefetchIndex(hash: UInt64, code: UInt64) {
+    func prefetchIndex(_ key: AccountKey) {
+        prefetchIndex(mixedHash: key.mixedHash, code: key.code, indexHash: key.indexHash)
+    }
+
+    /// ``prefetchIndex(_:)`` from the key's parts.
+    @inline(__always)
+    func prefetchIndex(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
         guard code != 0 else { return }
-        withShard(hash) { shard in
-            shard.indexHint.prefetchBucket(hash: AccountTable.indexHash(code), shift: AccountIndex.bucketShift)
+        withShard(mixedHash: mixedHash) { shard in
+            shard.indexHint.prefetchBucket(hash: indexHash, shift: AccountIndex.bucketShift)
         }
     }
 
-    /// Prefetch hint for a later observe of the account with this hash and compact code: the slot(s) its
-    /// index bucket points at (call after ``prefetchIndex(hash:code:)`` had time to bring the bucket in).
-    /// Takes the shard lock; changes nothing.
+    /// Prefetch hint for a later observe of `key`'s account: the slot its index bucket points at (call after
+    /// ``prefetchIndex(_:)`` had time to bring the bucket in). Takes the shard lock; changes nothing.
     @inline(__always)
-    func prefetchSlot(hash: UInt64, code: UInt64) {
+    func prefetchSlot(_ key: AccountKey) {
+        prefetchSlot(mixedHash: key.mixedHash, code: key.code, indexHash: key.indexHash)
+    }
+
+    /// ``prefetchSlot(_:)`` from the key's parts.
+    @inline(__always)
+    func prefetchSlot(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
         guard code != 0 else { return }
-        withShard(hash) { shard in
+        withShard(mixedHash: mixedHash) { shard in
             shard.table.withLock { table in
-                table.prefetchSlot(code: code)
+                table.prefetchSlot(code: code, indexHash: indexHash)
             }
         }
     }
@@ -134,7 +145,7 @@ public final class VelocityStore: Sendable {
     /// - Returns: The snapshot, or ``VelocitySnapshot/unseen`` for an unknown or idle account.
     public func snapshot(account: String, step: UInt32) -> VelocitySnapshot {
         let key = AccountKey(account)
-        return shards[key.hash.shardIndex(count: shards.count)].table.withLock { table in
+        return shards[UInt64.shardIndex(mixed: key.mixedHash, count: shards.count)].table.withLock { table in
             table.snapshot(key, step: step)
         }
     }

@@ -1,26 +1,57 @@
-/// An account name with what the hot path needs from it, computed in one pass before any lock is taken:
-/// its FNV-1a hash (shard choice, counterparty marks) and, for PaySim-style names, a compact code.
+/// An account name with what the hot path needs from it, computed in one pass before any lock is taken: for
+/// PaySim-style names a compact code, and from the name's FNV-1a hash the velocity shard's mix, the index hash
+/// of the code and the account's counterparty mark — each computed once here rather than again at every
+/// lookup (the batch's three passes used to mix the same hash six times per account).
 struct AccountKey: Sendable {
     let account: String
-    /// FNV-1a of the UTF-8 bytes (``FNV1a/hash(_:)``).
-    let hash: UInt64
     /// ``AccountCode/pack(_:)`` of the name, 0 when it has no compact code.
     let code: UInt64
+    /// `hash.mixed` of the name's FNV-1a hash: picks the velocity shard (``UInt64/shardIndex(mixed:count:)``,
+    /// the same shard as `hash.shardIndex(count:)`).
+    let mixedHash: UInt64
+    /// ``AccountTable/indexHash(_:)`` of ``code``; 0 when there is none (the table hashes the code it hands out).
+    let indexHash: UInt32
+    /// The 32-bit mark this account leaves in its counterparties' sets: the FNV-1a hash folded.
+    let counterpartyHash: UInt32
 
+    /// The key of `account`.
     @inline(__always)
     init(_ account: String) {
+        let (hash, code) = Self.hashAndCode(of: account)
+        self.init(account: account, hash: hash, code: code)
+    }
+
+    /// The key from the name's FNV-1a hash and compact code (``hashAndCode(of:)``).
+    @inline(__always)
+    init(account: String, hash: UInt64, code: UInt64) {
         self.account = account
-        if let (hash, code) = account.utf8.withContiguousStorageIfAvailable(Self.hashAndCode) {
-            self.hash = hash
-            self.code = code
-        } else {
-            var hasher = FNV1a()
-            for byte in account.utf8 {
-                hasher.combine(byte: byte)
-            }
-            self.hash = hasher.value
-            self.code = AccountCode.pack(account)
+        self.code = code
+        mixedHash = hash.mixed
+        indexHash = code == 0 ? 0 : AccountTable.indexHash(code)
+        counterpartyHash = hash.folded32
+    }
+
+    /// A key from parts computed earlier by ``init(account:hash:code:)`` for the same name.
+    @inline(__always)
+    init(account: String, code: UInt64, mixedHash: UInt64, indexHash: UInt32, counterpartyHash: UInt32) {
+        self.account = account
+        self.code = code
+        self.mixedHash = mixedHash
+        self.indexHash = indexHash
+        self.counterpartyHash = counterpartyHash
+    }
+
+    /// FNV-1a of the name's UTF-8 bytes (``FNV1a/hash(_:)``: what payload fingerprints use) and its compact code.
+    @inline(__always)
+    static func hashAndCode(of account: String) -> (hash: UInt64, code: UInt64) {
+        if let result = account.utf8.withContiguousStorageIfAvailable(Self.hashAndCode) {
+            return result
         }
+        var hasher = FNV1a()
+        for byte in account.utf8 {
+            hasher.combine(byte: byte)
+        }
+        return (hasher.value, AccountCode.pack(account))
     }
 
     /// FNV-1a of `bytes` and ``AccountCode/pack(_:)`` of them (the same results as computing them one after the
@@ -33,17 +64,6 @@ struct AccountKey: Sendable {
         }
         return (hash, AccountCode.pack(bytes))
     }
-
-    /// A key from parts computed earlier by ``init(_:)`` for the same name.
-    @inline(__always)
-    init(account: String, hash: UInt64, code: UInt64) {
-        self.account = account
-        self.hash = hash
-        self.code = code
-    }
-
-    /// The 32-bit mark this account leaves in its counterparties' sets.
-    var counterpartyHash: UInt32 { hash.folded32 }
 }
 
 /// Compact 64-bit codes for account names of the PaySim shape: one upper-case ASCII letter followed by 1–15

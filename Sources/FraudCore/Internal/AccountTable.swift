@@ -76,27 +76,34 @@ struct AccountTable: Sendable {
         UInt32(truncatingIfNeeded: code.mixed)
     }
 
-    /// The slot of the account with `code`, if held.
+    /// The slot of the account with `code`, if held; `indexHash` is ``indexHash(_:)`` of the code.
     @inline(__always)
-    private func slot(of code: UInt64) -> Int? {
-        index.find(code: code, hash: Self.indexHash(code))
+    private func slot(of code: UInt64, indexHash: UInt32) -> Int? {
+        index.find(code: code, hash: indexHash)
     }
 
-    /// Prefetches the slot the index gives for `code` (a compact code), without reading it.
+    /// Prefetches the slot the index gives for `code` (a compact code, whose ``indexHash(_:)`` is
+    /// `indexHash`), without reading it.
     @inline(__always)
-    func prefetchSlot(code: UInt64) {
-        guard let slot = slot(of: code) else { return }
+    func prefetchSlot(code: UInt64, indexHash: UInt32) {
+        guard let slot = slot(of: code, indexHash: indexHash) else { return }
         slots.withUnsafeBufferPointer { slots in
             guard let base = slots.baseAddress else { return }
             Prefetch.write(UnsafeRawPointer(base + slot))
         }
     }
 
-    /// The code of an account held or about to be added: its compact code, or its interned number
-    /// (handed out now when the name is new).
+    /// The code of an account held or about to be added, and its ``indexHash(_:)``: its compact code (hashed
+    /// in the key already), or its interned number (handed out now when the name is new).
     @inline(__always)
-    private mutating func code(for key: AccountKey) -> UInt64 {
-        if key.code != 0 { return key.code }
+    private mutating func code(for key: AccountKey) -> (code: UInt64, indexHash: UInt32) {
+        if key.code != 0 { return (key.code, key.indexHash) }
+        let code = internedCode(for: key)
+        return (code, Self.indexHash(code))
+    }
+
+    /// The interned code of a name without a compact code (handed out now when the name is new).
+    private mutating func internedCode(for key: AccountKey) -> UInt64 {
         if let number = internedNumbers[key.account] {
             return AccountCode.internedBit | UInt64(number)
         }
@@ -123,10 +130,9 @@ struct AccountTable: Sendable {
             newestStep = step
         }
         sweep()
-        let code = code(for: key)
-        guard let index = slot(of: code) else {
+        let (code, hash) = code(for: key)
+        guard let index = slot(of: code, indexHash: hash) else {
             let newSlot = slots.count
-            let hash = Self.indexHash(code)
             slots.append(
                 Slot(
                     velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash),
@@ -178,14 +184,16 @@ struct AccountTable: Sendable {
     /// The account's figures as of `step`, without recording anything.
     func snapshot(_ key: AccountKey, step: UInt32) -> VelocitySnapshot {
         let code: UInt64
+        let hash: UInt32
         if key.code != 0 {
-            code = key.code
+            (code, hash) = (key.code, key.indexHash)
         } else if let number = internedNumbers[key.account] {
             code = AccountCode.internedBit | UInt64(number)
+            hash = Self.indexHash(code)
         } else {
             return .unseen
         }
-        guard let slot = slot(of: code) else { return .unseen }
+        guard let slot = slot(of: code, indexHash: hash) else { return .unseen }
         let velocity = slots[slot].velocity
         if isIdle(velocity, now: max(newestStep, step)) {
             return .unseen

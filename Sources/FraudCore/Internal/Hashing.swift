@@ -78,6 +78,12 @@ extension UInt64 {
     /// Maps a hash onto `0..<count` (finalised, then multiply-shift on the high 32 bits).
     @inline(__always)
     func shardIndex(count: Int) -> Int {
+        Self.shardIndex(mixed: mixed, count: count)
+    }
+
+    /// ``shardIndex(count:)`` of a hash whose ``mixed`` is given (computed once, used for several lookups).
+    @inline(__always)
+    static func shardIndex(mixed: UInt64, count: Int) -> Int {
         Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(count)) >> 32)
     }
 }

@@ -16,8 +16,13 @@ struct AccountKeyTests {
         let key = AccountKey(name)
         var hasher = FNV1a()
         for byte in name.utf8 { hasher.combine(byte: byte) }
-        #expect(key.hash == hasher.value)
+        #expect(AccountKey.hashAndCode(of: name).hash == hasher.value)
         #expect(key.code == AccountCode.pack(name))
+        // What the key derives from them, once.
+        #expect(key.mixedHash == hasher.value.mixed)
+        #expect(key.counterpartyHash == hasher.value.folded32)
+        #expect(key.indexHash == (key.code == 0 ? 0 : AccountTable.indexHash(key.code)))
+        #expect(UInt64.shardIndex(mixed: key.mixedHash, count: 64) == hasher.value.shardIndex(count: 64))
     }
 
     /// ``AccountCode/pack(_:)`` written the plain way, one byte at a time.
