@@ -14,6 +14,8 @@ final class LogisticPlan: @unchecked Sendable {
         let weight: Double
         let mean: Double
         let scale: Double
+        /// `weight / scale`: a term is `(x − mean) · factor`, a multiplication rather than a division.
+        let factor: Double
     }
 
     let intercept: Double
@@ -32,7 +34,8 @@ final class LogisticPlan: @unchecked Sendable {
                 transform: model.inputs[index].transform,
                 weight: logistic.weights[index],
                 mean: logistic.means[index],
-                scale: logistic.scales[index]
+                scale: logistic.scales[index],
+                factor: logistic.weights[index] / logistic.scales[index]
             ))
         }
     }
@@ -96,7 +99,7 @@ final class LogisticPlan: @unchecked Sendable {
             var sum = intercept
             for term in terms {
                 let x = term.transform.apply(features.value(at: term.columnIndex))
-                sum += term.weight * ((x - term.mean) / term.scale)
+                sum += (x - term.mean) * term.factor
             }
             return sum
         }
@@ -109,7 +112,7 @@ final class LogisticPlan: @unchecked Sendable {
             @inline(__always)
             func term(_ index: Int, _ x: Double) -> Double {
                 let term = terms[index]
-                return term.weight * ((x - term.mean) / term.scale)
+                return (x - term.mean) * term.factor
             }
             var sum = intercept
             sum += term(0, features.value(at: 0))

@@ -56,7 +56,7 @@ extension TrainedModel {
                 logistic.means.withUnsafeBufferPointer { means in
                     logistic.scales.withUnsafeBufferPointer { scales in
                         for index in 0..<min(x.count, weights.count) {
-                            sum += weights[index] * ((x[index] - means[index]) / scales[index])
+                            sum += (x[index] - means[index]) * (weights[index] / scales[index])
                         }
                     }
                 }
@@ -102,7 +102,7 @@ extension TrainedModel {
             guard let logistic else { return }
             for index in inputs.indices {
                 let x = inputs[index].value(in: features)
-                buffer[index] += logistic.weights[index] * ((x - logistic.means[index]) / logistic.scales[index])
+                buffer[index] += (x - logistic.means[index]) * (logistic.weights[index] / logistic.scales[index])
             }
         case .gradientBoostedTrees:
             guard let trees else { return }

@@ -123,7 +123,7 @@ public struct TrainedModel: Sendable, Hashable, Codable {
         }
     }
 
-    /// Logistic regression: `logit = intercept + Σ weights[i] · (x[i] − means[i]) / scales[i]`.
+    /// Logistic regression: `logit = intercept + Σ (x[i] − means[i]) · (weights[i] / scales[i])`.
     public struct Logistic: Sendable, Hashable, Codable {
         /// Logit at the mean input.
         public var intercept: Double
