@@ -1,6 +1,6 @@
 extension RiskEngine {
     /// Transactions of a batch whose memory is prefetched together by ``score(batch:commit:outcome:)``.
-    public static let batchWindow = 16
+    public static let batchWindow = 8
 
     /// What scoring needs from a transaction's strings, computed once, before any lock (trivial, so a
     /// window of them lives on the stack): one cache line. The accounts' FNV-1a hashes are not kept — only

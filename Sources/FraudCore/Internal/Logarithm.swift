@@ -14,21 +14,28 @@ enum Logarithm {
         // ln 1: the series below gives exactly +0.0 here too (z = 0); a balance that adds up (error 0, a
         // signed-log10 input of 1) is the commonest argument, so skip the work.
         if x == 1 { return 0 }
-        // `x.exponent` and `x.significand` (library calls), straight from the bits for a normal `x`.
+        // `x.exponent` and `x.significand` (library calls), straight from the bits for a normal `x`, and the
+        // significand folded into [√½, √2) without a branch (which the data would make unpredictable: about
+        // half of all significands are above √2).
         let bits = x.bitPattern
         let biasedExponent = Int(truncatingIfNeeded: bits >> 52)
         var exponent: Double
-        var significand: Double  // [1, 2)
+        var significand: Double
         if biasedExponent != 0 {
-            exponent = Double(biasedExponent - 1_023)
-            significand = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+            let mantissa = bits & 0x000F_FFFF_FFFF_FFFF
+            // 1 when 1.mantissa > √2 (whose bits are 0x3FF6_A09E_667F_3BCD), else 0: the borrow of the
+            // subtraction (both operands are below 2^52).
+            let fold = (0x0006_A09E_667F_3BCD &- mantissa) >> 63
+            exponent = Double(biasedExponent - 1_023 + Int(truncatingIfNeeded: fold))
+            significand = Double(bitPattern: mantissa | ((0x3FF &- fold) << 52))
         } else {
-            exponent = Double(x.exponent)  // subnormal
+            // Subnormal: the library calls.
+            exponent = Double(x.exponent)
             significand = x.significand
-        }
-        if significand > 1.414_213_562_373_095_048_801_688_724_209_7 {
-            significand /= 2
-            exponent += 1
+            if significand > 1.414_213_562_373_095_048_801_688_724_209_7 {
+                significand /= 2
+                exponent += 1
+            }
         }
         let z = (significand - 1) / (significand + 1)
         return twiceAtanh(z) + exponent * ln2
