@@ -163,6 +163,29 @@ struct SpillArena<Element: Sendable>: Sendable {
         }
         storage[Int(block - 1) * Self.blockSize] = element
         counts[Int(block - 1)] = 1
+        prefetchNextBlock()
         return block
+    }
+
+    /// Prefetches, for writing, the block the next ``newBlock(with:)`` will fill: the last free block, or the
+    /// storage just past the end. Each shard's arena grows by a block now and then, dozens of events apart —
+    /// too sparse a stream for the hardware prefetcher — so without this every new block's line is a
+    /// store miss. (Past the end of the buffer the address may be unmapped: a prefetch never faults.)
+    @inline(__always)
+    private func prefetchNextBlock() {
+        let block = freeBlocks.last.map { Int($0) - 1 } ?? counts.count
+        storage.withUnsafeBufferPointer { storage in
+            guard let base = storage.baseAddress else { return }
+            Prefetch.write(
+                UnsafeRawPointer(base + block * Self.blockSize),
+                byteCount: Self.blockSize * MemoryLayout<Element>.stride
+            )
+        }
+        counts.withUnsafeBufferPointer { counts in
+            if let base = counts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
+        }
+        nexts.withUnsafeBufferPointer { nexts in
+            if let base = nexts.baseAddress { Prefetch.write(UnsafeRawPointer(base + block)) }
+        }
     }
 }
