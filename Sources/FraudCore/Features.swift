@@ -53,6 +53,10 @@ public struct Features: Sendable, Hashable {
         "destination_counterparties_24", "destination_seen_before", "destination_steps_since_seen",
     ]
 
+    /// The first velocity column of ``columnNames`` (`origin_count_1`): columns from here on are read from the
+    /// accounts' velocity windows, the ones before from the transaction alone.
+    public static let firstVelocityColumn = 13
+
     /// The features as numbers, in ``columnNames`` order, for training and for trained models.
     ///
     /// Money is in units (cents / 100). Never-seen accounts have `*_seen_before = 0` and

@@ -118,7 +118,14 @@ extension RiskEngine {
                         hash: key.idHash,
                         fingerprint: key.fingerprint
                     ) {
-                        let assessment = assess(observe(figures, origin: origin, destination: destination))
+                        let assessment = assess(
+                            observe(
+                                figures,
+                                origin: origin,
+                                destination: destination,
+                                readsVelocity: decisionReadsVelocity
+                            )
+                        )
                         return (assessment, commit(index, assessment))
                     } commit: { assessment in
                         commit(index, assessment)

@@ -29,7 +29,9 @@ extension RiskEngine {
                 // The index buckets prefetched above have had the id lookup's time to arrive: start the
                 // destination's slot now, so its miss overlaps the origin's.
                 velocity.prefetchSlot(destination)
-                let assessment = assess(observe(figures, origin: origin, destination: destination))
+                let assessment = assess(
+                    observe(figures, origin: origin, destination: destination, readsVelocity: decisionReadsVelocity)
+                )
                 return (assessment, commit(assessment))
             },
             commit: commit
@@ -52,7 +54,7 @@ extension RiskEngine {
     public func restore(_ transaction: Transaction, assessment: Assessment) {
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         _ = idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
-            _ = observe(transaction, origin: origin, destination: destination)
+            _ = observe(TransactionFigures(transaction), origin: origin, destination: destination, readsVelocity: false)
             return assessment
         }
     }

@@ -98,6 +98,10 @@ public final class RiskEngine: Sendable {
     let logisticEvaluator: LogisticPlan.Evaluator?
     /// ``modelVersion``, kept so that scoring copies no model.
     let version: String
+    /// Whether the decision reads any velocity figure: the rules do, a trained model when one of its inputs
+    /// is a velocity column. When nothing does (the bundled model), the serving paths record each event in
+    /// the velocity windows but skip reading them back; ``scoreWithFeatures(_:label:)`` always reads them.
+    let decisionReadsVelocity: Bool
 
     /// Creates an engine with empty state that scores with the rules of `model`.
     ///
@@ -128,6 +132,9 @@ public final class RiskEngine: Sendable {
         self.logisticPlan = trainedModel.flatMap(LogisticPlan.init)
         self.logisticEvaluator = logisticPlan?.evaluator
         self.version = trainedModel?.version ?? rules.version
+        self.decisionReadsVelocity = trainedModel.map { model in
+            model.inputs.contains { $0.columnIndex >= Features.firstVelocityColumn }
+        } ?? true
         self.velocity = VelocityStore(
             shardCount: configuration.shardCount,
             idleEvictionSteps: configuration.idleEvictionSteps,
@@ -155,7 +162,14 @@ public final class RiskEngine: Sendable {
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         prefetch(idHash: idHash, origin: origin, destination: destination)
         return idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
-            assess(observe(transaction, origin: origin, destination: destination))
+            assess(
+                observe(
+                    TransactionFigures(transaction),
+                    origin: origin,
+                    destination: destination,
+                    readsVelocity: decisionReadsVelocity
+                )
+            )
         }
     }
 
@@ -174,7 +188,7 @@ public final class RiskEngine: Sendable {
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         var seen: Features?
         let outcome = idempotency.resolve(transactionID: transaction.transactionID, hash: idHash, fingerprint: fingerprint) {
-            let features = observe(transaction, origin: origin, destination: destination)
+            let features = observe(TransactionFigures(transaction), origin: origin, destination: destination)
             seen = features
             return assess(features)
         }
@@ -240,26 +254,29 @@ public final class RiskEngine: Sendable {
     }
 
     /// Velocity update and features: the one per-transaction feature step. Runs under the id's
-    /// idempotency lock.
-    @inline(__always)
-    func observe(_ transaction: Transaction, origin: AccountKey, destination: AccountKey) -> Features {
-        observe(TransactionFigures(transaction), origin: origin, destination: destination)
-    }
-
-    /// ``observe(_:origin:destination:)`` from the transaction's figures (the batch path: nothing retained).
-    func observe(_ transaction: TransactionFigures, origin: AccountKey, destination: AccountKey) -> Features {
+    /// idempotency lock. With `readsVelocity` false both accounts' events are recorded just the same, but
+    /// their windows are not read back: the features' velocity fields are those of unseen accounts, for a
+    /// decision that reads none of them (``decisionReadsVelocity``).
+    func observe(
+        _ transaction: TransactionFigures,
+        origin: AccountKey,
+        destination: AccountKey,
+        readsVelocity: Bool = true
+    ) -> Features {
         noteStep(transaction.step)
         let originVelocity = velocity.observe(
             origin,
             counterpartyHash: destination.counterpartyHash,
             amountCents: transaction.amountCents,
-            step: transaction.step
+            step: transaction.step,
+            readsSnapshot: readsVelocity
         )
         let destinationVelocity = velocity.observe(
             destination,
             counterpartyHash: origin.counterpartyHash,
             amountCents: transaction.amountCents,
-            step: transaction.step
+            step: transaction.step,
+            readsSnapshot: readsVelocity
         )
         return FeatureExtractor.features(
             for: transaction,

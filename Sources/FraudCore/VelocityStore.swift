@@ -86,15 +86,23 @@ public final class VelocityStore: Sendable {
     }
 
     /// ``observe(account:counterparty:amountCents:step:)`` with the hashing done by the caller (outside
-    /// any lock).
-    func observe(_ key: AccountKey, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) -> VelocitySnapshot {
+    /// any lock). With `readsSnapshot` false the event is recorded but the figures are not read back (the
+    /// result is ``VelocitySnapshot/unseen``): for a caller whose model reads no velocity figure.
+    func observe(
+        _ key: AccountKey,
+        counterpartyHash: UInt32,
+        amountCents: Int64,
+        step: UInt32,
+        readsSnapshot: Bool = true
+    ) -> VelocitySnapshot {
         withShard(mixedHash: key.mixedHash) { shard in
             shard.table.withLock { table in
                 let snapshot = table.observe(
                     key,
                     counterpartyHash: counterpartyHash,
                     amountCents: amountCents,
-                    step: step
+                    step: step,
+                    readsSnapshot: readsSnapshot
                 )
                 shard.indexHint.publish(table.index)
                 shard.held.store(table.count, ordering: .relaxed)

@@ -135,4 +135,36 @@ struct RiskEngineBatchTests {
         #expect(calls == 0)
         #expect(engine.idempotencyCount == 0)
     }
+
+    @Test("A decision that reads no velocity figure: windows recorded but not read back, same outcomes and state")
+    func velocityNotReadBack() throws {
+        #expect(!RiskEngine(trainedModel: .bundled).decisionReadsVelocity)
+        #expect(RiskEngine().decisionReadsVelocity)  // the rules read velocity
+        var velocityModel = TrainedModel.bundled
+        velocityModel.inputs[0] = try #require(TrainedModel.Input(column: "origin_count_24", transform: .identity))
+        #expect(RiskEngine(trainedModel: velocityModel).decisionReadsVelocity)
+
+        let traffic = Self.traffic(count: 3_000, seed: 41)
+        let configuration = RiskEngineConfiguration(
+            shardCount: 8, idempotencyCapacity: 400, idleEvictionSteps: 6, maxAccounts: 120
+        )
+        // `scoreWithFeatures` always reads the windows back; `score` does not for the bundled model.
+        let reading = RiskEngine(configuration: configuration, trainedModel: .bundled)
+        let skipping = RiskEngine(configuration: configuration, trainedModel: .bundled)
+        var sawVelocity = false
+        for transaction in traffic {
+            let (expected, features) = reading.scoreWithFeatures(transaction, label: .unspecified)
+            #expect(skipping.score(transaction, label: .unspecified) == expected)
+            sawVelocity = sawVelocity || features.map { !$0.origin.isUnseen } ?? false
+        }
+        #expect(sawVelocity)  // the comparison covered accounts with history
+        let last = traffic.last?.step ?? 0
+        for account in Set(traffic.flatMap { [$0.originAccount, $0.destinationAccount] }) {
+            #expect(
+                skipping.velocitySnapshot(account: account, step: last)
+                    == reading.velocitySnapshot(account: account, step: last)
+            )
+        }
+        #expect(skipping.accountCount == reading.accountCount)
+    }
 }

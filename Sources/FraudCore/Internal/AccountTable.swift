@@ -119,12 +119,15 @@ struct AccountTable: Sendable {
         return AccountCode.internedBit | UInt64(number)
     }
 
-    /// Returns the account's figures before the event, then records the event.
+    /// Returns the account's figures before the event, then records the event. With `readsSnapshot` false
+    /// the event is recorded just the same, but the figures are not read back: the result is then
+    /// ``VelocitySnapshot/unseen`` (for a caller that reads no velocity figure).
     mutating func observe(
         _ key: AccountKey,
         counterpartyHash: UInt32,
         amountCents: Int64,
-        step: UInt32
+        step: UInt32,
+        readsSnapshot: Bool = true
     ) -> VelocitySnapshot {
         if step > newestStep {
             newestStep = step
@@ -153,11 +156,12 @@ struct AccountTable: Sendable {
             idleEvictionSteps: idleEvictionSteps,
             counterpartyHash: counterpartyHash,
             amountCents: amountCents,
-            step: step
+            step: step,
+            readsSnapshot: readsSnapshot
         )
     }
 
-    /// ``observe(_:counterpartyHash:amountCents:step:)`` for an account already held, on its slot in place:
+    /// ``observe(_:counterpartyHash:amountCents:step:readsSnapshot:)`` for an account already held, on its slot in place:
     /// one access to the slot (the array's uniqueness checked once, the 64-byte slot never copied) and the
     /// spill borrowed, not copied (no retain of its arrays).
     @inline(__always)
@@ -168,7 +172,8 @@ struct AccountTable: Sendable {
         idleEvictionSteps: UInt32,
         counterpartyHash: UInt32,
         amountCents: Int64,
-        step: UInt32
+        step: UInt32,
+        readsSnapshot: Bool
     ) -> VelocitySnapshot {
         slot.velocity.prefetchSpilled(spill)
         if isIdle(slot.velocity, idleEvictionSteps: idleEvictionSteps, now: now) {
@@ -176,7 +181,7 @@ struct AccountTable: Sendable {
             slot.velocity = AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
             return .unseen
         }
-        let snapshot = slot.velocity.snapshot(at: step, spill: spill)
+        let snapshot = readsSnapshot ? slot.velocity.snapshot(at: step, spill: spill) : .unseen
         slot.velocity.record(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash, spill: &spill)
         return snapshot
     }
