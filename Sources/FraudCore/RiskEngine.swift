@@ -101,7 +101,7 @@ public final class RiskEngine: Sendable {
     /// Whether the decision reads any velocity figure: the rules do, a trained model when one of its inputs
     /// is a velocity column. When nothing does (the bundled model), the serving paths record each event in
     /// the velocity windows but skip reading them back; ``scoreWithFeatures(_:label:)`` always reads them.
-    let decisionReadsVelocity: Bool
+    public let decisionReadsVelocity: Bool
 
     /// Creates an engine with empty state that scores with the rules of `model`.
     ///

@@ -151,6 +151,10 @@ if !isAllocationChild {
     }
     let rssAfter = ProcessMemory.residentBytes()
     table.append(("accounts in the engine", String(engine.accountCount)))
+    table.append((
+        "  velocity windows read back per score",
+        engine.decisionReadsVelocity ? "yes" : "no (the model reads no velocity input; every event is recorded)"
+    ))
     table.append(("  pre-population", format(seconds(prepared), decimals: 1) + " s"))
     table.append(("  engine RSS (velocity + \(engine.idempotencyCount) ids)", format(Double(rssAfter - rssBefore) / 1_048_576) + " MiB"))
     let footprint = engine.memoryFootprint
