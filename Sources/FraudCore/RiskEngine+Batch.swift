@@ -24,10 +24,9 @@ extension RiskEngine {
     /// before the first of them is scored, so the cache misses of different transactions overlap instead of
     /// following one another.
     ///
-    /// Each window goes through three passes: (1) hash every string, prefetch the index buckets of the id
-    /// and both accounts (no lock); (2) read those buckets under the velocity shard locks and prefetch the
-    /// account slots they point at; (3) score each transaction exactly as ``score(_:label:commit:)`` does.
-    /// Passes 1 and 2 change nothing, so the batch is observably a sequence of single calls (other threads
+    /// Each window goes through two passes: (1) hash every string, prefetch the id's index bucket and both
+    /// accounts' home slots (no lock); (2) score each transaction exactly as ``score(_:label:commit:)`` does.
+    /// Pass 1 changes nothing, so the batch is observably a sequence of single calls (other threads
     /// may interleave their calls between those of the batch, as between single calls).
     ///
     /// - Parameters:
@@ -80,21 +79,8 @@ extension RiskEngine {
                         )
                     )
                     idempotency.prefetch(hash: idHash)
-                    velocity.prefetchIndex(origin)
-                    velocity.prefetchIndex(destination)
-                }
-                for position in 0..<(end - start) {
-                    let key = keys[position]
-                    velocity.prefetchSlot(
-                        mixedHash: key.originMixedHash,
-                        code: key.originCode,
-                        indexHash: key.originIndexHash
-                    )
-                    velocity.prefetchSlot(
-                        mixedHash: key.destinationMixedHash,
-                        code: key.destinationCode,
-                        indexHash: key.destinationIndexHash
-                    )
+                    velocity.prefetch(origin)
+                    velocity.prefetch(destination)
                 }
                 for index in start..<end {
                     let key = keys[index - start]

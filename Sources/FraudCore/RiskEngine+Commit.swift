@@ -26,9 +26,6 @@ extension RiskEngine {
             hash: idHash,
             fingerprint: fingerprint,
             assessAndCommit: {
-                // The index buckets prefetched above have had the id lookup's time to arrive: start the
-                // destination's slot now, so its miss overlaps the origin's.
-                velocity.prefetchSlot(destination)
                 let assessment = assess(
                     observe(figures, origin: origin, destination: destination, readsVelocity: decisionReadsVelocity)
                 )
@@ -38,13 +35,13 @@ extension RiskEngine {
         )
     }
 
-    /// Prefetches the index buckets the id's and the accounts' lookups start at (no lock), so that their
-    /// three cache misses overlap instead of following one another.
+    /// Prefetches the index bucket the id's lookup starts at and the accounts' home slots (no lock), so that
+    /// their three cache misses overlap instead of following one another.
     @inline(__always)
     func prefetch(idHash: UInt64, origin: AccountKey, destination: AccountKey) {
         idempotency.prefetch(hash: idHash)
-        velocity.prefetchIndex(origin)
-        velocity.prefetchIndex(destination)
+        velocity.prefetch(origin)
+        velocity.prefetch(destination)
     }
 
     /// Rebuilds state from a decision made before a restart (warm start): the velocity windows count it and

@@ -16,8 +16,8 @@ public final class VelocityStore: Sendable {
     /// A shard: its accounts behind one lock.
     final class Shard: Sendable {
         let table: Mutex<AccountTable>
-        /// The slot index's buckets, for ``VelocityStore/prefetchIndex(_:)``.
-        let indexHint = PrefetchHint()
+        /// The table's slots, for ``VelocityStore/prefetch(_:)``.
+        let slotHint = PrefetchHint()
         /// The table's account count as of its last change, so that ``VelocityStore/accountCount`` (polled by
         /// the admin port) takes no shard lock from a low-priority thread that a scoring thread could then
         /// wait for.
@@ -25,7 +25,7 @@ public final class VelocityStore: Sendable {
 
         init(capacity: Int, idleEvictionSteps: UInt32) {
             table = Mutex(AccountTable(capacity: capacity, idleEvictionSteps: idleEvictionSteps))
-            table.withLock { indexHint.publish($0.index) }
+            table.withLock { slotHint.publish($0) }
         }
     }
 
@@ -104,7 +104,7 @@ public final class VelocityStore: Sendable {
                     step: step,
                     readsSnapshot: readsSnapshot
                 )
-                shard.indexHint.publish(table.index)
+                shard.slotHint.publish(table)
                 shard.held.store(table.count, ordering: .relaxed)
                 return snapshot
             }
@@ -112,36 +112,19 @@ public final class VelocityStore: Sendable {
     }
 
     /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of `key`'s account (none
-    /// without a compact code): the index bucket its lookup starts at. Takes no lock and changes nothing.
+    /// without a compact code): the slot its lookup starts at, which holds the account itself unless an
+    /// earlier account of the same home took it. Takes no lock and changes nothing.
     @inline(__always)
-    func prefetchIndex(_ key: AccountKey) {
-        prefetchIndex(mixedHash: key.mixedHash, code: key.code, indexHash: key.indexHash)
+    func prefetch(_ key: AccountKey) {
+        prefetch(mixedHash: key.mixedHash, code: key.code, indexHash: key.indexHash)
     }
 
-    /// ``prefetchIndex(_:)`` from the key's parts.
+    /// ``prefetch(_:)`` from the key's parts.
     @inline(__always)
-    func prefetchIndex(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
+    func prefetch(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
         guard code != 0 else { return }
         withShard(mixedHash: mixedHash) { shard in
-            shard.indexHint.prefetchBucket(hash: indexHash, shift: AccountIndex.bucketShift)
-        }
-    }
-
-    /// Prefetch hint for a later observe of `key`'s account: the slot its index bucket points at (call after
-    /// ``prefetchIndex(_:)`` had time to bring the bucket in). Takes the shard lock; changes nothing.
-    @inline(__always)
-    func prefetchSlot(_ key: AccountKey) {
-        prefetchSlot(mixedHash: key.mixedHash, code: key.code, indexHash: key.indexHash)
-    }
-
-    /// ``prefetchSlot(_:)`` from the key's parts.
-    @inline(__always)
-    func prefetchSlot(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
-        guard code != 0 else { return }
-        withShard(mixedHash: mixedHash) { shard in
-            shard.table.withLock { table in
-                table.prefetchSlot(code: code, indexHash: indexHash)
-            }
+            shard.slotHint.prefetchBucket(hash: indexHash, shift: AccountTable.slotShift)
         }
     }
 

@@ -10,15 +10,16 @@ struct VelocityStoreTests {
         VelocityStore(shardCount: 1, idleEvictionSteps: idle, maxAccounts: maxAccounts)
     }
 
-    @Test("An account slot is one cache line, and the slot array starts on one")
+    @Test("An account slot (code and velocity) is one cache line, and the slots start on one")
     func slotIsOneCacheLine() {
         #expect(MemoryLayout<AccountTable.Slot>.stride == 64)
+        #expect(MemoryLayout<StepBucket>.size == 12 && MemoryLayout<AccountVelocity>.size == 52)
         let table = VelocityStoreTests.singleShard()
         for index in 0..<100 {
             _ = table.observe(account: "C\(1_000_000 + index)", counterparty: "M1", amountCents: 1, step: 1)
         }
         let base = table.shards[0].table.withLock { table in
-            table.slots.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+            table.slotsBaseAddress
         }
         #expect(base != 0 && base % 64 == 0)
     }
@@ -28,18 +29,18 @@ struct VelocityStoreTests {
         let table = VelocityStoreTests.singleShard()
         _ = table.observe(account: "C1", counterparty: "M1", amountCents: 100, step: 10)
         _ = table.observe(account: "C1", counterparty: "M1", amountCents: 200, step: 11)
-        var (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        var (velocity, spill) = table.shards[0].table.withLock { ($0.velocities[0], $0.spill) }
         #expect(velocity.secondBucket.step == 11 && velocity.secondBucket.count == 1)
         #expect(spill.buckets.count(velocity.extraBuckets) == 0)
         _ = table.observe(account: "C1", counterparty: "M1", amountCents: 400, step: 12)
-        (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        (velocity, spill) = table.shards[0].table.withLock { ($0.velocities[0], $0.spill) }
         #expect(spill.buckets.count(velocity.extraBuckets) == 1)
         let snapshot = table.snapshot(account: "C1", step: 12)
         #expect(snapshot.countLast24Steps == 3 && snapshot.amountLast24StepsCents == 700)
         // Far later, the stale inline buckets are reused before the list grows.
         _ = table.observe(account: "C1", counterparty: "M1", amountCents: 1, step: 40)
         _ = table.observe(account: "C1", counterparty: "M1", amountCents: 2, step: 41)
-        (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        (velocity, spill) = table.shards[0].table.withLock { ($0.velocities[0], $0.spill) }
         #expect(velocity.bucket.step == 40 && velocity.secondBucket.step == 41)
         #expect(table.snapshot(account: "C1", step: 41).amountLast24StepsCents == 3)
     }
@@ -48,15 +49,15 @@ struct VelocityStoreTests {
     func secondCounterpartyInline() {
         let table = VelocityStoreTests.singleShard()
         _ = table.observe(account: "C1", counterparty: "A", amountCents: 1, step: 10)
-        var velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        var velocity = table.shards[0].table.withLock { $0.velocities[0] }
         #expect(!velocity.hasSecondCounterparty)
         _ = table.observe(account: "C1", counterparty: "B", amountCents: 1, step: 10)
         _ = table.observe(account: "C1", counterparty: "A", amountCents: 1, step: 11)
-        velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        velocity = table.shards[0].table.withLock { $0.velocities[0] }
         #expect(velocity.hasSecondCounterparty && velocity.extraCounterparties == 0)
         #expect(table.snapshot(account: "C1", step: 11).distinctCounterpartiesLast24Steps == 2)
         _ = table.observe(account: "C1", counterparty: "C", amountCents: 1, step: 12)
-        velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        velocity = table.shards[0].table.withLock { $0.velocities[0] }
         #expect(velocity.extraCounterparties != 0)
         #expect(table.snapshot(account: "C1", step: 12).distinctCounterpartiesLast24Steps == 3)
         // Step 35, window [12, 35]: the inline A (11) is stale and is reused for D; B (10) stays, stale.
@@ -65,7 +66,7 @@ struct VelocityStoreTests {
         #expect(table.snapshot(account: "C1", step: 36).distinctCounterpartiesLast24Steps == 1)  // D
         // B is still held (second inline mark): seeing it again refreshes it instead of taking a new mark.
         _ = table.observe(account: "C1", counterparty: "B", amountCents: 1, step: 36)
-        velocity = table.shards[0].table.withLock { $0.slots[0].velocity }
+        velocity = table.shards[0].table.withLock { $0.velocities[0] }
         #expect(velocity.secondCounterparty.step == 36)
         #expect(table.snapshot(account: "C1", step: 36).distinctCounterpartiesLast24Steps == 2)  // D, B
     }
@@ -176,7 +177,7 @@ struct VelocityStoreTests {
         for step: UInt32 in 0..<500 {
             _ = table.observe(account: "BUSY", counterparty: "C\(step % 50)", amountCents: 1, step: step)
         }
-        let (velocity, spill) = table.shards[0].table.withLock { ($0.slots[0].velocity, $0.spill) }
+        let (velocity, spill) = table.shards[0].table.withLock { ($0.velocities[0], $0.spill) }
         #expect(velocity.secondBucket.count != 0 && velocity.hasSecondCounterparty)
         #expect(2 + spill.buckets.count(velocity.extraBuckets) <= Int(VelocityStore.windowSteps))
         #expect(
@@ -298,9 +299,15 @@ struct VelocityStoreTests {
     @Test("Totals saturate instead of overflowing")
     func saturates() {
         let store = VelocityStore()
-        for _ in 0..<20 {
-            _ = store.observe(account: "BIG", counterparty: "X", amountCents: .max / 4, step: 1)
+        for step: UInt32 in 1...24 {
+            for _ in 0..<20 {
+                _ = store.observe(account: "BIG", counterparty: "X", amountCents: 1_000_000_000_000_000, step: step)
+            }
         }
-        #expect(store.snapshot(account: "BIG", step: 1).amountLast24StepsCents == .max)
+        // Each step's total stops at the bucket's bound; the window adds 24 of them without overflow.
+        let snapshot = store.snapshot(account: "BIG", step: 24)
+        #expect(snapshot.amountLastStepCents == StepBucket.maxSumCents)
+        #expect(snapshot.amountLast24StepsCents == 24 * StepBucket.maxSumCents)
+        #expect(snapshot.countLastStep == 20 && snapshot.countLast24Steps == 480)
     }
 }

@@ -1,33 +1,62 @@
-/// One velocity shard's accounts: a dense slot array plus an index from account code to slot.
+internal import CFraudMemory
+
+/// One velocity shard's accounts: an open-addressing hash table of 64-byte slots, each holding an account's
+/// code and its velocity, so that finding an account and reading its figures touch the same cache line.
 ///
-/// Dense slots (rather than a bare `[String: AccountVelocity]`) make amortised eviction cheap: a cursor
-/// walks the array a few slots per event and removes idle accounts by swapping the last slot in.
 /// Accounts are keyed by a 64-bit code: the compact ``AccountCode`` of PaySim-style names, or for any other
 /// name a number handed out here (``AccountCode/internedBit`` set) and kept in `interned` while the account
-/// is held. The index is an ``AccountIndex`` (it holds the codes; a slot holds only the code's hash, to find
-/// its index entry when the slot moves). Everything here runs inside the shard's lock, so it is a plain value
-/// type.
+/// is held. Linear probing from ``indexHash(_:)`` of the code; a slot whose code is 0 is empty (no code is
+/// 0). At most 3/4 full; grows by doubling. Removal shifts later slots of the probe run back (no tombstones).
+/// An idle sweep walks the slots a few per event and removes idle accounts; a full shard evicts its least
+/// recently seen eighth. Everything here runs inside the shard's lock, so it is a plain value type.
 struct AccountTable: Sendable {
-    /// One account: exactly 64 bytes, one cache line (``AlignedArray`` storage).
+    /// One account, or an empty slot (code 0): 60 bytes, one cache line with its alignment.
     struct Slot: Sendable {
+        /// The account's code (``AccountCode``); 0 when the slot is empty.
+        var code: UInt64
         var velocity: AccountVelocity
-        /// ``AccountTable/indexHash(_:)`` of the account's code.
-        var indexHash: UInt32
     }
 
-    /// Slots examined by the idle sweep on every event.
-    static let sweepBudget = 1
-    /// Further slots the sweep examines for each account added (on the following events, at most
-    /// ``sweepMaxCredit`` at a time), so removals keep pace with arrivals: an arrival still pays for four
-    /// slot visits, as every event did before, while an event on a known account reads one slot's cache
-    /// line instead of four. A table of known, busy accounts (the 10-million-account benchmark) is not
-    /// growing, so there is nothing to catch up with.
-    static let sweepCreditPerNewAccount = 3
-    static let sweepMaxCredit = 8
+    /// The slots: a zeroed, cache-line aligned (from 2 MiB up huge-page backed) block of a power-of-two
+    /// count. Shared by copies of the table until one of them writes (copy on write).
+    final class Storage: @unchecked Sendable {
+        let base: UnsafeMutablePointer<Slot>
+        let size: Int
 
-    private(set) var index = AccountIndex()
-    /// One 64-byte slot per account, each on its own cache line.
-    private(set) var slots = AlignedArray<Slot>()
+        init(size: Int) {
+            guard let raw = CFraudMemory_allocateZeroed(size * MemoryLayout<Slot>.stride) else {
+                preconditionFailure("AccountTable: out of memory for \(size) slots")
+            }
+            base = raw.bindMemory(to: Slot.self, capacity: size)
+            self.size = size
+        }
+
+        deinit {
+            CFraudMemory_deallocate(base, size * MemoryLayout<Slot>.stride)
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(size: size)
+            copy.base.update(from: base, count: size)
+            return copy
+        }
+    }
+
+    /// Slot positions examined by the idle sweep on every event.
+    static let sweepBudget = 1
+    /// Further positions the sweep examines for each account added (on the following events, at most
+    /// ``sweepMaxCredit`` at a time), so removals keep pace with arrivals, while an event on a known account
+    /// reads one further slot's cache line. A table of known, busy accounts (the 10-million-account
+    /// benchmark) is not growing, so there is nothing to catch up with.
+    static let sweepCreditPerNewAccount = 4
+    static let sweepMaxCredit = 8
+    /// log2 of a slot's bytes, for ``PrefetchHint``.
+    static let slotShift: UInt = 6
+
+    private var storage = Storage(size: 16)
+    private var mask = 15
+    /// Accounts held.
+    private(set) var count = 0
     /// Names without a compact code: name → number (the low bits of its code).
     private var internedNumbers: [String: UInt32] = [:]
     /// Number → name, for releasing the name when its account goes; free numbers are reused.
@@ -38,7 +67,7 @@ struct AccountTable: Sendable {
     /// The newest step any event of this shard has carried: "now" for idle eviction.
     private(set) var newestStep: UInt32 = 0
     private var sweepCursor = 0
-    /// Slots owed to the sweep by accounts added (see ``sweepCreditPerNewAccount``).
+    /// Positions owed to the sweep by accounts added (see ``sweepCreditPerNewAccount``).
     private var sweepCredit = 0
     let capacity: Int
     let idleEvictionSteps: UInt32
@@ -48,15 +77,29 @@ struct AccountTable: Sendable {
         self.idleEvictionSteps = idleEvictionSteps
     }
 
-    var count: Int { slots.count }
+    /// Slot positions allocated (a power of two).
+    var slotCount: Int { mask + 1 }
 
-    /// Heap bytes held: the index, the slots, spilled arrays and interned names (not their string storage).
+    /// Heap bytes held: the slots, spilled arrays and interned names (not their string storage).
     var memoryFootprint: Int {
         let interned = internedNumbers.capacity * (MemoryLayout<String>.stride + 4) * 9 / 8
             + internedNames.capacity * MemoryLayout<String>.stride + freeNumbers.capacity * 4
-        return index.memoryFootprint + interned + 32 + slots.capacity * MemoryLayout<Slot>.stride
-            + spill.memoryFootprint
+        return interned + 48 + slotCount * MemoryLayout<Slot>.stride + spill.memoryFootprint
     }
+
+    /// The slots' address and byte mask, published for lock-free prefetch hints (``PrefetchHint``): a
+    /// code's home slot is at `base + (indexHash << slotShift) & byteMask`.
+    var prefetchHint: (base: UInt, byteMask: UInt) {
+        (UInt(bitPattern: storage.base), UInt(mask) << Self.slotShift)
+    }
+
+    /// The held accounts' velocities in slot order (tests).
+    var velocities: [AccountVelocity] {
+        (0...mask).compactMap { storage.base[$0].code == 0 ? nil : storage.base[$0].velocity }
+    }
+
+    /// The slots' address (tests).
+    var slotsBaseAddress: UInt { UInt(bitPattern: storage.base) }
 
     /// Idle accounts are treated as unknown even before the sweep reaches them, so results never depend
     /// on how far the sweep has got.
@@ -70,27 +113,63 @@ struct AccountTable: Sendable {
         UInt64(velocity.lastSeenStep) + UInt64(idleEvictionSteps) < UInt64(now)
     }
 
-    /// The index's hash of a code (MurmurHash3's finaliser, low half).
+    /// The table's hash of a code (MurmurHash3's finaliser, low half): its home slot is `indexHash & mask`.
     @inline(__always)
     static func indexHash(_ code: UInt64) -> UInt32 {
         UInt32(truncatingIfNeeded: code.mixed)
     }
 
-    /// The slot of the account with `code`, if held; `indexHash` is ``indexHash(_:)`` of the code.
+    /// The position of the account with `code`, if held; `indexHash` is ``indexHash(_:)`` of the code.
     @inline(__always)
-    private func slot(of code: UInt64, indexHash: UInt32) -> Int? {
-        index.find(code: code, hash: indexHash)
+    private func position(of code: UInt64, indexHash: UInt32) -> Int? {
+        let slots = storage.base
+        var position = Int(indexHash) & mask
+        while true {
+            let held = slots[position].code
+            if held == code { return position }
+            if held == 0 { return nil }
+            position = (position + 1) & mask
+        }
     }
 
-    /// Prefetches the slot the index gives for `code` (a compact code, whose ``indexHash(_:)`` is
-    /// `indexHash`), without reading it.
+    /// Copies the slots when another table shares them.
     @inline(__always)
-    func prefetchSlot(code: UInt64, indexHash: UInt32) {
-        guard let slot = slot(of: code, indexHash: indexHash) else { return }
-        slots.withUnsafeBufferPointer { slots in
-            guard let base = slots.baseAddress else { return }
-            Prefetch.write(UnsafeRawPointer(base + slot))
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = storage.copy()
         }
+    }
+
+    /// Puts a new account's slot in the first empty position of its probe run (growing first when the
+    /// table would be more than 3/4 full); the caller ensures the code is not held.
+    private mutating func insert(_ slot: Slot, indexHash: UInt32) {
+        if (count + 1) * 4 > slotCount * 3 {
+            grow()
+        }
+        Self.place(slot, indexHash: indexHash, in: storage.base, mask: mask)
+        count += 1
+    }
+
+    @inline(__always)
+    private static func place(_ slot: Slot, indexHash: UInt32, in slots: UnsafeMutablePointer<Slot>, mask: Int) {
+        var position = Int(indexHash) & mask
+        while slots[position].code != 0 {
+            position = (position + 1) & mask
+        }
+        slots[position] = slot
+    }
+
+    private mutating func grow() {
+        let old = storage
+        let oldSize = slotCount
+        storage = Storage(size: oldSize * 2)
+        mask = oldSize * 2 - 1
+        for position in 0..<oldSize where old.base[position].code != 0 {
+            let slot = old.base[position]
+            Self.place(slot, indexHash: Self.indexHash(slot.code), in: storage.base, mask: mask)
+        }
+        sweepCursor = 0
+        withExtendedLifetime(old) {}
     }
 
     /// The code of an account held or about to be added, and its ``indexHash(_:)``: its compact code (hashed
@@ -132,25 +211,25 @@ struct AccountTable: Sendable {
         if step > newestStep {
             newestStep = step
         }
+        makeUnique()
         sweep()
         let (code, hash) = code(for: key)
-        guard let index = slot(of: code, indexHash: hash) else {
-            let newSlot = slots.count
-            slots.append(
+        guard let position = position(of: code, indexHash: hash) else {
+            insert(
                 Slot(
-                    velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash),
-                    indexHash: hash
-                )
+                    code: code,
+                    velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
+                ),
+                indexHash: hash
             )
-            self.index.insert(code: code, hash: hash, slot: newSlot)
             sweepCredit += Self.sweepCreditPerNewAccount
-            if slots.count > capacity {
-                evictLeastRecentlySeen()
+            if count > capacity {
+                evictLeastRecentlySeen(sparing: code)
             }
             return .unseen
         }
         return Self.observe(
-            held: &slots[index],
+            held: &storage.base[position].velocity,
             spill: &spill,
             now: newestStep,
             idleEvictionSteps: idleEvictionSteps,
@@ -161,12 +240,11 @@ struct AccountTable: Sendable {
         )
     }
 
-    /// ``observe(_:counterpartyHash:amountCents:step:readsSnapshot:)`` for an account already held, on its slot in place:
-    /// one access to the slot (the array's uniqueness checked once, the 64-byte slot never copied) and the
-    /// spill borrowed, not copied (no retain of its arrays).
+    /// ``observe(_:counterpartyHash:amountCents:step:readsSnapshot:)`` for an account already held, on its
+    /// velocity in place (never copied) and the spill borrowed, not copied (no retain of its arrays).
     @inline(__always)
     private static func observe(
-        held slot: inout Slot,
+        held velocity: inout AccountVelocity,
         spill: inout AccountVelocity.Spill,
         now: UInt32,
         idleEvictionSteps: UInt32,
@@ -175,14 +253,14 @@ struct AccountTable: Sendable {
         step: UInt32,
         readsSnapshot: Bool
     ) -> VelocitySnapshot {
-        slot.velocity.prefetchSpilled(spill)
-        if isIdle(slot.velocity, idleEvictionSteps: idleEvictionSteps, now: now) {
-            slot.velocity.release(&spill)
-            slot.velocity = AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
+        velocity.prefetchSpilled(spill)
+        if isIdle(velocity, idleEvictionSteps: idleEvictionSteps, now: now) {
+            velocity.release(&spill)
+            velocity = AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
             return .unseen
         }
-        let snapshot = readsSnapshot ? slot.velocity.snapshot(at: step, spill: spill) : .unseen
-        slot.velocity.record(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash, spill: &spill)
+        let snapshot = readsSnapshot ? velocity.snapshot(at: step, spill: spill) : .unseen
+        velocity.record(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash, spill: &spill)
         return snapshot
     }
 
@@ -198,50 +276,58 @@ struct AccountTable: Sendable {
         } else {
             return .unseen
         }
-        guard let slot = slot(of: code, indexHash: hash) else { return .unseen }
-        let velocity = slots[slot].velocity
+        guard let position = position(of: code, indexHash: hash) else { return .unseen }
+        let velocity = storage.base[position].velocity
         if isIdle(velocity, now: max(newestStep, step)) {
             return .unseen
         }
         return velocity.snapshot(at: step, spill: spill)
     }
 
-    /// Examines a few slots at the cursor and removes idle ones.
+    /// Examines a few slot positions at the cursor and removes idle accounts.
     private mutating func sweep() {
         let credit = min(sweepCredit, Self.sweepMaxCredit)
         sweepCredit -= credit
+        guard count > 0 else { return }
         var budget = Self.sweepBudget + credit
-        while budget > 0, !slots.isEmpty {
+        let slots = storage.base
+        while budget > 0 {
             budget -= 1
-            if sweepCursor >= slots.count {
+            if sweepCursor > mask {
                 sweepCursor = 0
             }
-            if isIdle(slots[sweepCursor].velocity, now: newestStep) {
-                remove(at: sweepCursor)  // the last slot moved in: look at this position again
+            if slots[sweepCursor].code != 0, isIdle(slots[sweepCursor].velocity, now: newestStep) {
+                remove(at: sweepCursor)  // a later slot may have moved in: look at this position again
             } else {
                 sweepCursor += 1
             }
         }
         // The shard's next sweep reads the following slots, dozens of events from now: too sparse for the
         // hardware prefetcher, so fetch their lines now, while other work proceeds.
-        slots.prefetchForWriting(from: sweepCursor, count: Self.sweepBudget + min(sweepCredit, Self.sweepMaxCredit))
+        let ahead = min(Self.sweepBudget + min(sweepCredit, Self.sweepMaxCredit), slotCount - sweepCursor)
+        if ahead > 0 {
+            Prefetch.write(UnsafeRawPointer(slots + sweepCursor), byteCount: ahead * MemoryLayout<Slot>.stride)
+        }
     }
 
     /// Evicts the least recently seen accounts — an eighth of the capacity, at least one — sparing the
-    /// last slot (the account just added). Runs once per `capacity / 8` new accounts of a full shard, so its
-    /// two passes cost O(1) amortised per event; ties on the cut-off step go in slot order (deterministic).
-    private mutating func evictLeastRecentlySeen() {
-        let candidates = slots.count - 1
+    /// account with code `spared` (the one just added). Runs once per `capacity / 8` new accounts of a full
+    /// shard, so its passes cost O(1) amortised per event; ties on the cut-off step go in slot order
+    /// (deterministic).
+    private mutating func evictLeastRecentlySeen(sparing spared: UInt64) {
+        let candidates = count - 1
         guard candidates > 0 else { return }
         let quota = min(candidates, max(1, capacity / 8))
+        let slots = storage.base
+        let newestStep = self.newestStep
         // Histogram of ages (newest step − last seen), the oldest lumped into the last bucket.
         let buckets = 1_024
         var histogram = [Int](repeating: 0, count: buckets)
-        func age(_ index: Int) -> Int {
-            min(Int(newestStep &- min(newestStep, slots[index].velocity.lastSeenStep)), buckets - 1)
+        func age(_ position: Int) -> Int {
+            min(Int(newestStep &- min(newestStep, slots[position].velocity.lastSeenStep)), buckets - 1)
         }
-        for index in 0..<candidates {
-            histogram[age(index)] += 1
+        for position in 0...mask where slots[position].code != 0 && slots[position].code != spared {
+            histogram[age(position)] += 1
         }
         var cutoff = buckets - 1
         var older = 0  // accounts strictly older than `cutoff`
@@ -250,29 +336,45 @@ struct AccountTable: Sendable {
             cutoff -= 1
         }
         var atCutoff = quota - older
-        // From the end: a swapped-in slot is the new account or one already kept.
-        var index = candidates - 1
-        while index >= 0 {
-            let slotAge = age(index)
+        // Chosen first, removed after: a removal moves later slots of its probe run.
+        var victims: [UInt64] = []
+        victims.reserveCapacity(quota)
+        for position in 0...mask where slots[position].code != 0 && slots[position].code != spared {
+            let slotAge = age(position)
             if slotAge > cutoff || (slotAge == cutoff && atCutoff > 0) {
                 if slotAge == cutoff {
                     atCutoff -= 1
                 }
-                remove(at: index)
+                victims.append(slots[position].code)
             }
-            index -= 1
+        }
+        for victim in victims {
+            guard let position = position(of: victim, indexHash: Self.indexHash(victim)) else {
+                preconditionFailure("AccountTable: eviction victim not held")
+            }
+            remove(at: position)
         }
     }
 
-    /// Swap-removes slot `position` and fixes the moved slot's index entry.
+    /// Removes the account at `position`: gives its spilled lists back, releases an interned name, and moves
+    /// later slots of the probe run back into the hole when their home position allows.
     private mutating func remove(at position: Int) {
+        let slots = storage.base
+        let removed = slots[position].code
         slots[position].velocity.release(&spill)
-        let removed = index.remove(hash: slots[position].indexHash, slot: position)
-        let last = slots.removeLast()
-        if position < slots.count {
-            index.moveEntry(hash: last.indexHash, from: slots.count, to: position)
-            slots[position] = last
+        var hole = position
+        var next = (hole + 1) & mask
+        while slots[next].code != 0 {
+            let home = Int(Self.indexHash(slots[next].code)) & mask
+            // The slot may fill the hole when its home is not in the (cyclic) range (hole, next].
+            if (next &- home) & mask >= (next &- hole) & mask {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
         }
+        slots[hole].code = 0
+        count -= 1
         if removed & AccountCode.internedBit != 0 {
             let number = UInt32(truncatingIfNeeded: removed)
             internedNumbers.removeValue(forKey: internedNames[Int(number)])

@@ -1,13 +1,59 @@
-/// Count and total of one account's transactions in one step.
+/// Count and total of one account's transactions in one step: 12 bytes (the step, then the count and the
+/// sum packed in one 64-bit figure kept as two 32-bit words, so the bucket needs only 4-byte alignment).
+///
+/// The count saturates at ``maxCount`` (1,048,575 transactions of one account in one step) and the sum at
+/// ±``maxSumCents`` (±8,796,093,022,207 cents, about 88 billion units): bounds far above any account's
+/// hour, chosen so that an account's slot, with its code, fits one cache line (see ``AccountTable``).
 struct StepBucket: Sendable, Hashable {
     var step: UInt32
-    var count: UInt32
-    var sumCents: Int64
+    /// Low and high halves of the packed figure: the count in the low ``countBits`` bits, the sum as a
+    /// two's-complement number in the high 44.
+    private var low: UInt32
+    private var high: UInt32
+
+    static let countBits: UInt64 = 20
+    static let maxCount = UInt32((1 << countBits) - 1)
+    static let maxSumCents: Int64 = (1 << (63 - countBits)) - 1
+
+    init(step: UInt32, count: UInt32, sumCents: Int64) {
+        self.step = step
+        low = 0
+        high = 0
+        set(count: min(count, Self.maxCount), sumCents: Self.clamped(sumCents))
+    }
+
+    @inline(__always)
+    private static func clamped(_ sum: Int64) -> Int64 {
+        min(max(sum, -maxSumCents - 1), maxSumCents)
+    }
+
+    @inline(__always)
+    private var packed: UInt64 { UInt64(high) << 32 | UInt64(low) }
+
+    @inline(__always)
+    private mutating func set(count: UInt32, sumCents: Int64) {
+        let packed = UInt64(bitPattern: sumCents) << Self.countBits | UInt64(count)
+        low = UInt32(truncatingIfNeeded: packed)
+        high = UInt32(truncatingIfNeeded: packed >> 32)
+    }
+
+    /// Transactions counted (at most ``maxCount``).
+    var count: UInt32 {
+        @inline(__always) get { UInt32(truncatingIfNeeded: packed) & Self.maxCount }
+    }
+
+    /// Their total (within ±``maxSumCents``).
+    var sumCents: Int64 {
+        @inline(__always) get { Int64(bitPattern: packed) >> Self.countBits }
+    }
 
     @inline(__always)
     mutating func add(_ amountCents: Int64) {
-        count = count.saturatingAdd(1)
-        sumCents = sumCents.saturatingAdd(amountCents)
+        let count = self.count
+        set(
+            count: count == Self.maxCount ? count : count + 1,
+            sumCents: Self.clamped(sumCents.saturatingAdd(amountCents))
+        )
     }
 }
 
@@ -20,7 +66,7 @@ struct CounterpartyMark: Sendable, Hashable {
 /// One account's velocity state: per-step buckets for the window, recent counterparties, last seen step.
 ///
 /// Most accounts see one or two transactions in their life, so two buckets and two counterparty marks
-/// are stored inline (the whole velocity is 60 bytes: with its index hash, one cache line per account)
+/// are stored inline (the whole velocity is 52 bytes: with the account's code, one cache line per account)
 /// and only busier accounts spill into lists kept in their shard's
 /// ``SpillArena``s (``Spill``; an empty list costs 4 bytes and no allocation). A slot is "stale" when its
 /// step has left the window of the newest step seen; stale slots are reused before lists grow, which

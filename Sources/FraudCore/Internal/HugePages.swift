@@ -45,7 +45,7 @@ enum Prefetch {
     }
 }
 
-/// Where an index's buckets live (``SlotIndex``, ``AccountIndex``), published by the index's owner under its
+/// Where an index's buckets live (``SlotIndex``, ``AccountTable``'s slots), published by the index's owner under its
 /// lock and read without it to prefetch the bucket a later lookup will start at. A stale value only wastes
 /// the hint: prefetching never faults.
 final class PrefetchHint: Sendable {
@@ -63,8 +63,8 @@ final class PrefetchHint: Sendable {
     }
 
     @inline(__always)
-    func publish(_ index: AccountIndex) {
-        let (base, byteMask) = index.prefetchHint
+    func publish(_ table: AccountTable) {
+        let (base, byteMask) = table.prefetchHint
         publish(base: base, byteMask: byteMask)
     }
 

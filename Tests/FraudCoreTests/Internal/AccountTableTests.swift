@@ -28,6 +28,87 @@ struct AccountTableTests {
         #expect(store.accountCount == 3)
     }
 
+    /// `count` PaySim-style names whose codes share their home slot in every table of up to 256 slots
+    /// (the low 8 bits of ``AccountTable/indexHash(_:)``): long probe runs for lookups, growth and removal.
+    static func collidingNames(_ count: Int) -> [String] {
+        var names: [String] = []
+        var number = 1_000_000_000
+        while names.count < count {
+            let name = "C\(number)"
+            if AccountTable.indexHash(AccountCode.pack(name)) & 0xFF == 0x5A {
+                names.append(name)
+            }
+            number += 1
+        }
+        return names
+    }
+
+    @Test("Colliding, random and interned names under growth and idle removal agree with a reference")
+    func probeRunsAgreeWithReference() {
+        let idle: UInt32 = 3
+        let store = VelocityStore(shardCount: 1, idleEvictionSteps: idle, maxAccounts: 1_000_000)
+        let names = Self.collidingNames(150) + (0..<60).map { "C\(7_000 + $0 * 7_919)" } + (0..<60).map { "user-\($0)" }
+        // Reference: each account's events since it last (re)started, as steps; the shard's newest step.
+        var events: [String: [UInt32]] = [:]
+        var newest: UInt32 = 0
+        var random: UInt64 = 2_026
+        func next(_ bound: Int) -> Int {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((random >> 33) % UInt64(bound))
+        }
+        var step: UInt32 = 1
+        for round in 0..<6_000 {
+            if round % 40 == 0 {
+                step += UInt32(next(3))
+            }
+            // Accounts come and go: a random subset of names is active in each stretch of steps.
+            let name = names[(next(names.count / 3) + Int(step / 4) * 37) % names.count]
+            newest = max(newest, step)
+            var held = events[name] ?? []
+            if let last = held.last, UInt64(last) + UInt64(idle) < UInt64(newest) {
+                held = []
+            }
+            let snapshot = store.observe(account: name, counterparty: "M1", amountCents: 1, step: step)
+            if held.isEmpty {
+                #expect(snapshot.isUnseen, "\(name) at \(step) should be new")
+            } else {
+                let window = held.filter { $0 + VelocityStore.windowSteps > step }
+                #expect(snapshot.countLast24Steps == UInt32(window.count), "\(name) at \(step)")
+                #expect(snapshot.countLastStep == UInt32(held.filter { $0 == step }.count), "\(name) at \(step)")
+                #expect(snapshot.stepsSinceLastSeen == step - held.last!, "\(name) at \(step)")
+            }
+            held.append(step)
+            events[name] = held
+        }
+        // Every name: held with its figures, or idle and unseen; the count matches what the sweep left.
+        for name in names {
+            let snapshot = store.snapshot(account: name, step: newest)
+            guard let last = events[name]?.last, UInt64(last) + UInt64(idle) >= UInt64(newest) else {
+                #expect(snapshot.isUnseen, "\(name) should be idle")
+                continue
+            }
+            #expect(snapshot.stepsSinceLastSeen == newest - last, "\(name)")
+        }
+        let live = events.values.filter { UInt64($0.last!) + UInt64(idle) >= UInt64(newest) }.count
+        #expect(store.accountCount >= live && store.accountCount <= names.count)
+    }
+
+    @Test("The figures of a step bucket saturate at its packed bounds")
+    func stepBucketBounds() {
+        var bucket = StepBucket(step: 7, count: StepBucket.maxCount - 1, sumCents: StepBucket.maxSumCents - 5)
+        #expect(bucket.step == 7 && bucket.count == StepBucket.maxCount - 1)
+        #expect(bucket.sumCents == StepBucket.maxSumCents - 5)
+        bucket.add(3)
+        #expect(bucket.count == StepBucket.maxCount && bucket.sumCents == StepBucket.maxSumCents - 2)
+        bucket.add(1_000_000_000_000_000)
+        #expect(bucket.count == StepBucket.maxCount && bucket.sumCents == StepBucket.maxSumCents)
+        let negative = StepBucket(step: 1, count: 1, sumCents: -42)
+        #expect(negative.count == 1 && negative.sumCents == -42)
+        let clamped = StepBucket(step: 1, count: .max, sumCents: .min)
+        #expect(clamped.count == StepBucket.maxCount && clamped.sumCents == -StepBucket.maxSumCents - 1)
+        #expect(StepBucket.maxCount == 1_048_575 && StepBucket.maxSumCents == 8_796_093_022_207)
+    }
+
     @Test("The idle sweep keeps pace with arrivals: a stream of new accounts holds about the live set")
     func sweepKeepsPaceWithArrivals() {
         // Idle after 5 steps; 200 new accounts a step (each event adds its origin; the destination is one
@@ -49,9 +130,10 @@ struct AccountTableTests {
     @Test("Capacity eviction keeps the index consistent for compact and interned names alike")
     func evictionKeepsIndex() {
         let store = VelocityStore(shardCount: 1, idleEvictionSteps: 10_000, maxAccounts: 64)
+        let colliding = Self.collidingNames(100)
         var live: [String: UInt32] = [:]
         for index in 0..<2_000 {
-            let name = index % 3 == 0 ? "user-\(index)" : "C\(index)"
+            let name = index % 3 == 0 ? "user-\(index)" : index % 3 == 1 ? colliding[index % colliding.count] : "C\(index)"
             let step = UInt32(index / 10)
             _ = store.observe(account: name, counterparty: "M1", amountCents: 1, step: step)
             live[name] = step
