@@ -29,12 +29,7 @@ public enum HealthCodec {
         grpc__health__v1__health_check_response__init(&message)
         message.status = Grpc__Health__V1__HealthCheckResponse__ServingStatus(rawValue: UInt32(status.rawValue))
         let size = grpc__health__v1__health_check_response__get_packed_size(&message)
-        appendMessagePrefix(length: size, to: &buffer)
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: size))
-        buffer.withUnsafeMutableBufferPointer { out in
-            _ = grpc__health__v1__health_check_response__pack(&message, out.baseAddress! + start)
-        }
+        appendPackedMessage(size: size, to: &buffer) { grpc__health__v1__health_check_response__pack(&message, $0) }
     }
 
     /// Appends a framed `HealthCheckRequest` for `service` (used by clients and tests).
@@ -44,12 +39,7 @@ public enum HealthCodec {
             grpc__health__v1__health_check_request__init(&message)
             message.service = arena.copy(service)
             let size = grpc__health__v1__health_check_request__get_packed_size(&message)
-            appendMessagePrefix(length: size, to: &buffer)
-            let start = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: size))
-            buffer.withUnsafeMutableBufferPointer { out in
-                _ = grpc__health__v1__health_check_request__pack(&message, out.baseAddress! + start)
-            }
+            appendPackedMessage(size: size, to: &buffer) { grpc__health__v1__health_check_request__pack(&message, $0) }
         }
     }
 }

@@ -102,3 +102,17 @@ public func appendMessagePrefix(length: Int, to buffer: inout [UInt8]) {
     buffer.append(UInt8(truncatingIfNeeded: length >> 8))
     buffer.append(UInt8(truncatingIfNeeded: length))
 }
+
+/// Appends a length-prefixed message of `size` bytes that `pack` writes to the pointer it is given and whose
+/// byte count it returns (a protobuf-c `…__pack`): packed on the stack and copied in with one `memcpy`, rather
+/// than zero-filling `size` bytes of `buffer` first (`append(contentsOf: repeatElement(0, …))` appends byte
+/// by byte).
+@inline(__always)
+func appendPackedMessage(size: Int, to buffer: inout [UInt8], _ pack: (UnsafeMutablePointer<UInt8>) -> Int) {
+    appendMessagePrefix(length: size, to: &buffer)
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(size, 1)) { scratch in
+        let written = pack(scratch.baseAddress!)
+        precondition(written == size, "protobuf-c packed \(written) bytes, expected \(size)")
+        buffer.append(contentsOf: UnsafeBufferPointer(start: scratch.baseAddress!, count: size))
+    }
+}

@@ -64,13 +64,7 @@ extension ScoreRequest {
             withUnsafeMutablePointer(to: &wireTransaction) { transactionPointer in
                 if t != nil { message.transaction = transactionPointer }
                 let size = fraud__v1__score_request__get_packed_size(&message)
-                appendMessagePrefix(length: size, to: &buffer)
-                let start = buffer.count
-                buffer.append(contentsOf: repeatElement(0, count: size))
-                buffer.withUnsafeMutableBufferPointer { out in
-                    let written = fraud__v1__score_request__pack(&message, out.baseAddress! + start)
-                    precondition(written == size, "protobuf-c packed \(written) bytes, expected \(size)")
-                }
+                appendPackedMessage(size: size, to: &buffer) { fraud__v1__score_request__pack(&message, $0) }
             }
         }
     }

@@ -44,13 +44,7 @@ extension ScoreResponse {
                     if buffer.capacity - buffer.count < 5 + size {
                         buffer.reserveCapacity(max(buffer.count + 5 + size, buffer.capacity * 2))
                     }
-                    appendMessagePrefix(length: size, to: &buffer)
-                    let start = buffer.count
-                    buffer.append(contentsOf: repeatElement(0, count: size))
-                    buffer.withUnsafeMutableBufferPointer { out in
-                        let written = fraud__v1__score_response__pack(&message, out.baseAddress! + start)
-                        precondition(written == size, "protobuf-c packed \(written) bytes, expected \(size)")
-                    }
+                    appendPackedMessage(size: size, to: &buffer) { fraud__v1__score_response__pack(&message, $0) }
                 }
             }
         }
