@@ -1,11 +1,11 @@
 internal import CFraudMemory
 import Synchronization
 
-/// The engine's big tables (account slots and index, spilled lists, the idempotency ring and index) are
-/// read at random: with 10 M accounts nearly every lookup misses the TLB as well as the cache. Their storage
-/// is therefore allocated here, advised to use transparent huge pages (`madvise(MADV_HUGEPAGE)`) before
-/// any of it is touched, so one TLB entry covers 2 MiB instead of 4 KiB. The only importer of
-/// `CFraudMemory` besides ``Prefetch``.
+/// The engine's big tables (account slots, spilled lists, the idempotency ring and index) are read at
+/// random: with 10 M accounts nearly every lookup misses the TLB as well as the cache. Their storage is
+/// therefore advised to use transparent huge pages (`madvise(MADV_HUGEPAGE)`) before any of it is touched,
+/// so one TLB entry covers 2 MiB instead of 4 KiB. `CFraudMemory` is imported here (advice, ``Prefetch``,
+/// ``HugePageWords``) and by ``AccountTable`` for its slot storage.
 enum HugePages {
     /// Buffers smaller than this are left alone (they cannot hold a whole 2 MiB page anyway).
     static let minimumBytes = 4 << 20
@@ -154,104 +154,5 @@ final class HugePageWords: @unchecked Sendable {
         let copy = HugePageWords(zeroedCount: count)
         copy.base.update(from: base, count: count)
         return copy
-    }
-}
-
-/// A growable array of trivial elements whose storage starts on a cache line (64 bytes) and, from 2 MiB up,
-/// on a huge page: with a 64-byte element every element is exactly one cache line, where a Swift `Array`
-/// (its elements follow a 32-byte header) would spread most of them over two.
-///
-/// A value type with copy-on-write storage, like `Array`; the storage is ``HugePageWords``-style memory from
-/// `CFraudMemory`.
-struct AlignedArray<Element: BitwiseCopyable>: Sendable {
-    final class Storage: @unchecked Sendable {
-        let base: UnsafeMutablePointer<Element>
-        let capacity: Int
-        var count = 0
-
-        init(capacity: Int) {
-            self.capacity = capacity
-            guard let raw = CFraudMemory_allocateZeroed(capacity * MemoryLayout<Element>.stride) else {
-                preconditionFailure("AlignedArray: out of memory for \(capacity) elements")
-            }
-            base = raw.bindMemory(to: Element.self, capacity: capacity)
-        }
-
-        deinit {
-            CFraudMemory_deallocate(base, capacity * MemoryLayout<Element>.stride)
-        }
-
-        func copy(capacity newCapacity: Int) -> Storage {
-            let copy = Storage(capacity: newCapacity)
-            copy.base.update(from: base, count: count)
-            copy.count = count
-            return copy
-        }
-    }
-
-    private var storage = Storage(capacity: 0)
-
-    init() {}
-
-    var count: Int { storage.count }
-    var isEmpty: Bool { storage.count == 0 }
-    var capacity: Int { storage.capacity }
-
-    /// Copies the storage when another array shares it.
-    @inline(__always)
-    private mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) {
-            storage = storage.copy(capacity: storage.capacity)
-        }
-    }
-
-    subscript(index: Int) -> Element {
-        @inline(__always) get {
-            precondition(index >= 0 && index < storage.count, "AlignedArray: index out of range")
-            return storage.base[index]
-        }
-        @inline(__always) _modify {
-            precondition(index >= 0 && index < storage.count, "AlignedArray: index out of range")
-            makeUnique()
-            yield &storage.base[index]
-        }
-    }
-
-    @inline(__always)
-    mutating func append(_ element: Element) {
-        makeUnique()
-        if storage.count == storage.capacity {
-            storage = storage.copy(capacity: Swift.max(16, storage.capacity * 2))
-        }
-        storage.base[storage.count] = element
-        storage.count += 1
-    }
-
-    @inline(__always)
-    @discardableResult
-    mutating func removeLast() -> Element {
-        precondition(storage.count > 0, "AlignedArray: removeLast on an empty array")
-        makeUnique()
-        storage.count -= 1
-        return storage.base[storage.count]
-    }
-
-    /// Prefetches, for writing, the cache lines of elements `start..<start + count` (clamped to the array).
-    /// No closure and no reference taken, so a hot path pays no retain/release for it.
-    @inline(__always)
-    func prefetchForWriting(from start: Int, count: Int) {
-        let end = Swift.min(start + count, storage.count)
-        guard start >= 0, start < end else { return }
-        Prefetch.write(
-            UnsafeRawPointer(storage.base + start),
-            byteCount: (end - start) * MemoryLayout<Element>.stride
-        )
-    }
-
-    @inline(__always)
-    func withUnsafeBufferPointer<Result>(_ body: (UnsafeBufferPointer<Element>) throws -> Result) rethrows -> Result {
-        try withExtendedLifetime(storage) {
-            try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
-        }
     }
 }
