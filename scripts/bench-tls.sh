@@ -20,7 +20,13 @@
 # per client, the same with the client's own CPU added (server + client CPU per request): the throughput ratio
 # the two cores would give if CPU were the only limit (time the VM's host takes from the vCPUs is not in it).
 #
-# Environment: ROUNDS=11 DURATION=3 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build OUT=var/bench-tls SKIP_BUILD=1
+# Then CONCURRENT_ROUNDS more rounds run both sides at once: servers pinned together to CPU 0 (equal CPU time for
+# each), a cleartext and a TLS client of one kind together on CPU 1. The VM's slow and fast spells hit both sides
+# alike there, so these ratios scatter far less than the one-after-the-other ones above; they measure the server's
+# throughput at equal CPU.
+#
+# Environment: ROUNDS=11 CONCURRENT_ROUNDS=$ROUNDS DURATION=3 CONNECTIONS=4 STREAMS=32 PIN= LOADGEN=1 SCRATCH=.build
+#              OUT=var/bench-tls SKIP_BUILD=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -31,6 +37,7 @@ CONNECTIONS=${CONNECTIONS:-4}
 STREAMS=${STREAMS:-32}
 OUT=${OUT:-var/bench-tls}
 LOADGEN=${LOADGEN:-1}
+CONCURRENT_ROUNDS=${CONCURRENT_ROUNDS:-$ROUNDS}
 BIN=$SCRATCH/release
 SERVER_PIN=()
 CLIENT_PIN=()
@@ -177,6 +184,78 @@ for round in $(seq 1 "$ROUNDS"); do
     report_round "$round" fraud-loadgen "$plain" "$secure" "$plain_cpu" "$secure_cpu" "$plain_client" "$secure_client"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# Concurrent rounds: both servers pinned to CPU 0, where the scheduler gives them equal CPU time, and two clients
+# of one kind at once on CPU 1, one per server. Both sides of a ratio run in the same seconds, so whatever slows
+# the VM down slows both alike; the ratio is the servers' throughput at equal CPU. Printed per round: the two
+# rates, each server's CPU seconds (they should match) and how busy CPU 1 was (the clients must not be the limit).
+cpu1_ticks() { awk '$1 == "cpu1" {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
+conc_h2_ratios=()
+conc_lg_ratios=()
+if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
+    taskset -a -p -c 0 "$PLAIN_PID" >/dev/null
+    taskset -a -p -c 0 "$SECURE_PID" >/dev/null
+    echo
+    printf '| concurrent round | client | cleartext, no auth (req/s) | TLS + JWT (req/s) | ratio | server CPU s, cleartext | server CPU s, TLS + JWT | CPU 1 busy (clients) |\n'
+    printf '|---|---|---|---|---|---|---|---|\n'
+    for round in $(seq 1 "$CONCURRENT_ROUNDS"); do
+        log "concurrent round $round/$CONCURRENT_ROUNDS"
+        for client in h2load fraud-loadgen; do
+            [ "$client" = h2load ] || [ "$LOADGEN" = 1 ] || continue
+            plain_before=$(cpu_ticks "$PLAIN_PID")
+            secure_before=$(cpu_ticks "$SECURE_PID")
+            read -r cpu1_busy_before cpu1_all_before < <(cpu1_ticks)
+            if [ "$client" = h2load ]; then
+                common=(h2load -D "$DURATION" --warm-up-time 1 -c "$CONNECTIONS" -m "$STREAMS" -t 1
+                    -H 'content-type: application/grpc' -H 'te: trailers' -d "$OUT/request.bin")
+                taskset -c 1 "${common[@]}" "http://127.0.0.1:$PLAIN_PORT/fraud.v1.FraudScoring/Score" \
+                    >"$OUT/conc-plain.txt" 2>&1 &
+                plain_client=$!
+                taskset -c 1 "${common[@]}" -H "authorization: Bearer $TOKEN" \
+                    "https://127.0.0.1:$SECURE_PORT/fraud.v1.FraudScoring/Score" >"$OUT/conc-secure.txt" 2>&1 &
+                secure_client=$!
+            else
+                common=("$BIN/fraud-loadgen" --quiet --fixed-request --rate max --duration "$DURATION" --warmup 1
+                    --connections "$CONNECTIONS" --streams "$STREAMS" --threads 1 --timeout 0 --run-id "tls$$")
+                taskset -c 1 "${common[@]}" --target "127.0.0.1:$PLAIN_PORT" --json-out "$OUT/conc-plain.json" \
+                    >>"$OUT/loadgen.txt" 2>&1 &
+                plain_client=$!
+                taskset -c 1 "${common[@]}" --target "127.0.0.1:$SECURE_PORT" --tls-ca "$OUT/tls.pem" \
+                    --token-file "$OUT/token" --json-out "$OUT/conc-secure.json" >>"$OUT/loadgen.txt" 2>&1 &
+                secure_client=$!
+            fi
+            wait "$plain_client" || { log "$client against the cleartext server failed (see $OUT)"; exit 1; }
+            wait "$secure_client" || { log "$client against the TLS server failed (see $OUT)"; exit 1; }
+            plain_after=$(cpu_ticks "$PLAIN_PID")
+            secure_after=$(cpu_ticks "$SECURE_PID")
+            read -r cpu1_busy_after cpu1_all_after < <(cpu1_ticks)
+            if [ "$client" = h2load ]; then
+                cat "$OUT/conc-plain.txt" "$OUT/conc-secure.txt" >>"$OUT/h2load.txt"
+                for file in "$OUT/conc-plain.txt" "$OUT/conc-secure.txt"; do
+                    failed=$(sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p' "$file")
+                    [ "$failed" = "0 0" ] || { log "h2load reported failures ($failed): see $file"; exit 1; }
+                done
+                plain=$(sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p' "$OUT/conc-plain.txt")
+                secure=$(sed -n 's/^finished in .*s, \([0-9.]*\) req\/s.*/\1/p' "$OUT/conc-secure.txt")
+            else
+                read -r plain secure < <(python3 - "$OUT/conc-plain.json" "$OUT/conc-secure.json" <<'PY'
+import json, sys
+reports = [json.load(open(path)) for path in sys.argv[1:]]
+if any(report["errors"] for report in reports):
+    sys.exit("fraud-loadgen: calls failed")
+print(*(report["achieved_rate"] for report in reports))
+PY
+)
+            fi
+            ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
+            if [ "$client" = h2load ]; then conc_h2_ratios+=("$ratio"); else conc_lg_ratios+=("$ratio"); fi
+            printf '| %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n' "$round" "$client" "$plain" "$secure" "$ratio" \
+                "$(python3 -c "print(f'{($plain_after - $plain_before) / $TICK_HZ:.2f}')")" \
+                "$(python3 -c "print(f'{($secure_after - $secure_before) / $TICK_HZ:.2f}')")" \
+                "$(python3 -c "print(f'{100 * ($cpu1_busy_after - $cpu1_busy_before) / max(1, $cpu1_all_after - $cpu1_all_before):.0f} %')")"
+        done
+    done
+fi
 echo
 pinning="servers and client share $(nproc) cores with the OS"
 [ -n "${PIN:-}" ] && pinning="servers pinned to CPU 0, the client to CPU 1"
@@ -189,4 +268,11 @@ echo "median server capacity ratio (server CPU per request, cleartext / TLS+JWT,
 echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), h2load: $(median "${h2_total_ratios[@]}")"
 if [ "$LOADGEN" = 1 ]; then
     echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), fraud-loadgen: $(median "${lg_total_ratios[@]}")"
+fi
+if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
+    concurrent="both at once, servers sharing CPU 0, clients on CPU 1, $CONNECTIONS x $STREAMS each, ${DURATION}s rounds"
+    echo "median TLS+JWT / cleartext throughput, concurrent, h2load: $(median "${conc_h2_ratios[@]}") ($concurrent)"
+    if [ "$LOADGEN" = 1 ]; then
+        echo "median TLS+JWT / cleartext throughput, concurrent, fraud-loadgen: $(median "${conc_lg_ratios[@]}") ($concurrent)"
+    fi
 fi

@@ -10,8 +10,9 @@ public enum RPCGrant: Sendable, Equatable {
 }
 
 /// Decides who may call Score and ScoreStream; health checks stay open. Called on the connection's event
-/// loop when a call's request headers are complete: it must not block.
-public protocol RPCAuthorizer: Sendable {
+/// loop when a call's request headers are complete: it must not block. A class, so that a connection holds it
+/// as one reference (no existential box to copy and destroy around each use).
+public protocol RPCAuthorizer: AnyObject, Sendable {
     /// Changes whenever keys are reloaded: grants cached under an older generation are checked again.
     var generation: UInt64 { get }
 

@@ -27,8 +27,13 @@ struct TLSClientTests {
     }
 
     /// Grants scoring to exactly `Bearer <token>`.
-    private struct OneTokenAuthorizer: RPCAuthorizer {
+    private final class OneTokenAuthorizer: RPCAuthorizer {
         let token: String
+
+        init(token: String) {
+            self.token = token
+        }
+
         var generation: UInt64 { 1 }
 
         func authorizeScoring(authorization: String?, peer: String) -> RPCGrant {
