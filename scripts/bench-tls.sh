@@ -192,6 +192,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 cpu1_ticks() { awk '$1 == "cpu1" {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
 conc_h2_ratios=()
 conc_lg_ratios=()
+conc_cpu_ratios=()
 if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
     taskset -a -p -c 0 "$PLAIN_PID" >/dev/null
     taskset -a -p -c 0 "$SECURE_PID" >/dev/null
@@ -248,6 +249,10 @@ PY
 )
             fi
             ratio=$(python3 -c "print(f'{$secure/$plain:.3f}')")
+            # Per CPU-second of each server: the same as `ratio` when both got equal CPU; higher when the TLS
+            # server sat idle waiting for its client (h2load's TLS client can fill CPU 1).
+            per_cpu=$(python3 -c "print(f'{($secure / max(1, $secure_after - $secure_before)) / ($plain / max(1, $plain_after - $plain_before)):.3f}')")
+            conc_cpu_ratios+=("$per_cpu")
             if [ "$client" = h2load ]; then conc_h2_ratios+=("$ratio"); else conc_lg_ratios+=("$ratio"); fi
             printf '| %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n' "$round" "$client" "$plain" "$secure" "$ratio" \
                 "$(python3 -c "print(f'{($plain_after - $plain_before) / $TICK_HZ:.2f}')")" \
@@ -260,14 +265,16 @@ echo
 pinning="servers and client share $(nproc) cores with the OS"
 [ -n "${PIN:-}" ] && pinning="servers pinned to CPU 0, the client to CPU 1"
 setup="$CONNECTIONS connections x $STREAMS streams, one client thread, ${DURATION}s rounds; $pinning; $(date -u +%F)"
-echo "median TLS+JWT / cleartext throughput, h2load: $(median "${h2_ratios[@]}") ($setup)"
-if [ "$LOADGEN" = 1 ]; then
-    echo "median TLS+JWT / cleartext throughput, fraud-loadgen: $(median "${lg_ratios[@]}") ($setup)"
-fi
-echo "median server capacity ratio (server CPU per request, cleartext / TLS+JWT, all runs): $(median "${cpu_ratios[@]}")"
-echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), h2load: $(median "${h2_total_ratios[@]}")"
-if [ "$LOADGEN" = 1 ]; then
-    echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), fraud-loadgen: $(median "${lg_total_ratios[@]}")"
+if [ "$ROUNDS" -gt 0 ]; then
+    echo "median TLS+JWT / cleartext throughput, h2load: $(median "${h2_ratios[@]}") ($setup)"
+    if [ "$LOADGEN" = 1 ]; then
+        echo "median TLS+JWT / cleartext throughput, fraud-loadgen: $(median "${lg_ratios[@]}") ($setup)"
+    fi
+    echo "median server capacity ratio (server CPU per request, cleartext / TLS+JWT, all runs): $(median "${cpu_ratios[@]}")"
+    echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), h2load: $(median "${h2_total_ratios[@]}")"
+    if [ "$LOADGEN" = 1 ]; then
+        echo "median capacity ratio with the client (server + client CPU per request, cleartext / TLS+JWT), fraud-loadgen: $(median "${lg_total_ratios[@]}")"
+    fi
 fi
 if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
     concurrent="both at once, servers sharing CPU 0, clients on CPU 1, $CONNECTIONS x $STREAMS each, ${DURATION}s rounds"
@@ -275,4 +282,5 @@ if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
     if [ "$LOADGEN" = 1 ]; then
         echo "median TLS+JWT / cleartext throughput, concurrent, fraud-loadgen: $(median "${conc_lg_ratios[@]}") ($concurrent)"
     fi
+    echo "median TLS+JWT / cleartext throughput per server CPU-second, concurrent, all clients: $(median "${conc_cpu_ratios[@]}")"
 fi
