@@ -3,7 +3,7 @@ extension RiskEngine {
     public static let batchWindow = 8
 
     /// What scoring needs from a transaction's strings, computed once, before any lock (trivial, so a
-    /// window of them lives on the stack): one cache line. The accounts' FNV-1a hashes are not kept — only
+    /// window of them lives on the stack): one cache line. The accounts' hashes are not kept — only
     /// what they are for (the shard's mix, the counterparty mark; the fingerprint is computed in pass 1).
     struct BatchKeys {
         var idHash: UInt64

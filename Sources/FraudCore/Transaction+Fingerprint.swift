@@ -2,8 +2,9 @@ extension Transaction {
     /// A 64-bit hash of every field of the transaction, used to tell a genuine retry (same id, same payload)
     /// from a conflicting reuse of an id.
     ///
-    /// The strings enter as their FNV-1a hash and length (the engine computes those hashes anyway, for
-    /// shards and counterparties), the numbers as whole words; each word is mixed by a multiply and
+    /// The strings enter as their hash and length (the id's FNV-1a hash and the accounts' hashes of
+    /// `AccountKey.hashAndCode(of:)`, which the engine computes anyway, for shards and counterparties), the
+    /// numbers as whole words; each word is mixed by a multiply and
     /// xor-shift, the result by MurmurHash3's finaliser. Deterministic across processes. The label is not
     /// part of a transaction and so never counts: a retry that only adds a label is still a retry. Not
     /// collision-resistant against a deliberate attacker, who could at worst get their own earlier decision
@@ -11,12 +12,12 @@ extension Transaction {
     public var fingerprint: UInt64 {
         fingerprint(
             transactionIDHash: FNV1a.hash(transactionID),
-            originHash: FNV1a.hash(originAccount),
-            destinationHash: FNV1a.hash(destinationAccount)
+            originHash: AccountKey.hashAndCode(of: originAccount).hash,
+            destinationHash: AccountKey.hashAndCode(of: destinationAccount).hash
         )
     }
 
-    /// ``fingerprint`` from the FNV-1a hashes of the three strings, computed by the caller.
+    /// ``fingerprint`` from the hashes of the three strings, computed by the caller.
     @inline(__always)
     func fingerprint(transactionIDHash: UInt64, originHash: UInt64, destinationHash: UInt64) -> UInt64 {
         var hasher = WordHasher()

@@ -193,7 +193,7 @@ struct RiskEngineTests {
         // of the critical section: were the id's lock not held across scoring, several would get past the
         // check and block here, then all be scored.
         let shards = engine.velocity.shards
-        let originShard = shards[FNV1a.hash(transaction.originAccount).shardIndex(count: shards.count)]
+        let originShard = shards[AccountKey.hashAndCode(of: transaction.originAccount).hash.shardIndex(count: shards.count)]
         let release = DispatchSemaphore(value: 0)
         let holder = Thread {
             originShard.table.withLock { _ in

@@ -1,17 +1,17 @@
 /// An account name with what the hot path needs from it, computed in one pass before any lock is taken: for
-/// PaySim-style names a compact code, and from the name's FNV-1a hash the velocity shard's mix, the index hash
-/// of the code and the account's counterparty mark — each computed once here rather than again at every
-/// lookup (the batch's three passes used to mix the same hash six times per account).
+/// PaySim-style names a compact code, and from the name's hash (``hashAndCode(of:)``) the velocity shard's mix,
+/// the index hash of the code and the account's counterparty mark — each computed once here rather than again
+/// at every lookup (the batch's three passes used to mix the same hash six times per account).
 struct AccountKey: Sendable {
     let account: String
     /// ``AccountCode/pack(_:)`` of the name, 0 when it has no compact code.
     let code: UInt64
-    /// `hash.mixed` of the name's FNV-1a hash: picks the velocity shard (``UInt64/shardIndex(mixed:count:)``,
+    /// `hash.mixed` of the name's hash (``hashAndCode(of:)``): picks the velocity shard (``UInt64/shardIndex(mixed:count:)``,
     /// the same shard as `hash.shardIndex(count:)`).
     let mixedHash: UInt64
     /// ``AccountTable/indexHash(_:)`` of ``code``; 0 when there is none (the table hashes the code it hands out).
     let indexHash: UInt32
-    /// The 32-bit mark this account leaves in its counterparties' sets: the FNV-1a hash folded.
+    /// The 32-bit mark this account leaves in its counterparties' sets: the name's hash folded.
     let counterpartyHash: UInt32
 
     /// The key of `account`.
@@ -21,7 +21,7 @@ struct AccountKey: Sendable {
         self.init(account: account, hash: hash, code: code)
     }
 
-    /// The key from the name's FNV-1a hash and compact code (``hashAndCode(of:)``).
+    /// The key from the name's hash and compact code (``hashAndCode(of:)``).
     @inline(__always)
     init(account: String, hash: UInt64, code: UInt64) {
         self.account = account
@@ -41,28 +41,32 @@ struct AccountKey: Sendable {
         self.counterpartyHash = counterpartyHash
     }
 
-    /// FNV-1a of the name's UTF-8 bytes (``FNV1a/hash(_:)``: what payload fingerprints use) and its compact code.
+    /// The name's 64-bit hash (shards, counterparty marks, payload fingerprints) and its compact code: for a
+    /// name with a code (every PaySim name) the code's ``Swift/UInt64/mixed`` — the code is a one-to-one image
+    /// of the name, so nothing is lost, and its eight-digits-at-a-time packing replaces a byte loop of
+    /// multiplications — and for any other name ``FNV1a/hash(_:)`` of its UTF-8 bytes. Deterministic across
+    /// processes and platforms.
     @inline(__always)
     static func hashAndCode(of account: String) -> (hash: UInt64, code: UInt64) {
         if let result = account.utf8.withContiguousStorageIfAvailable(Self.hashAndCode) {
             return result
         }
-        var hasher = FNV1a()
-        for byte in account.utf8 {
-            hasher.combine(byte: byte)
-        }
-        return (hasher.value, AccountCode.pack(account))
+        let code = AccountCode.pack(account)
+        return (code != 0 ? code.mixed : FNV1a.hash(account), code)
     }
 
-    /// FNV-1a of `bytes` and ``AccountCode/pack(_:)`` of them (the same results as computing them one after the
-    /// other, which is what this does: a tight byte loop for the hash, eight digits at a time for the code).
+    /// ``hashAndCode(of:)`` of the UTF-8 bytes of a name.
     @inline(__always)
     static func hashAndCode(_ bytes: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, code: UInt64) {
+        let code = AccountCode.pack(bytes)
+        if code != 0 {
+            return (code.mixed, code)
+        }
         var hash = FNV1a.offsetBasis
         for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* FNV1a.prime
         }
-        return (hash, AccountCode.pack(bytes))
+        return (hash, 0)
     }
 }
 

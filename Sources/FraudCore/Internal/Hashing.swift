@@ -1,5 +1,5 @@
-/// 64-bit FNV-1a, used for shard selection, counterparty marks and (through the strings' hashes) payload
-/// fingerprints.
+/// 64-bit FNV-1a, used for transaction ids (idempotency shards, payload fingerprints) and for account names
+/// without a compact code (see `AccountKey.hashAndCode(of:)`).
 ///
 /// Deterministic across processes and platforms (unlike `Hasher`, which is seeded per process), so the
 /// same event sequence lands in the same shards and evicts the same accounts on every replay.
