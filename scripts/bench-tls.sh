@@ -192,7 +192,8 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 cpu1_ticks() { awk '$1 == "cpu1" {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
 conc_h2_ratios=()
 conc_lg_ratios=()
-conc_cpu_ratios=()
+conc_h2_cpu_ratios=()
+conc_lg_cpu_ratios=()
 if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
     taskset -a -p -c 0 "$PLAIN_PID" >/dev/null
     taskset -a -p -c 0 "$SECURE_PID" >/dev/null
@@ -252,8 +253,13 @@ PY
             # Per CPU-second of each server: the same as `ratio` when both got equal CPU; higher when the TLS
             # server sat idle waiting for its client (h2load's TLS client can fill CPU 1).
             per_cpu=$(python3 -c "print(f'{($secure / max(1, $secure_after - $secure_before)) / ($plain / max(1, $plain_after - $plain_before)):.3f}')")
-            conc_cpu_ratios+=("$per_cpu")
-            if [ "$client" = h2load ]; then conc_h2_ratios+=("$ratio"); else conc_lg_ratios+=("$ratio"); fi
+            if [ "$client" = h2load ]; then
+                conc_h2_ratios+=("$ratio")
+                conc_h2_cpu_ratios+=("$per_cpu")
+            else
+                conc_lg_ratios+=("$ratio")
+                conc_lg_cpu_ratios+=("$per_cpu")
+            fi
             printf '| %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n' "$round" "$client" "$plain" "$secure" "$ratio" \
                 "$(python3 -c "print(f'{($plain_after - $plain_before) / $TICK_HZ:.2f}')")" \
                 "$(python3 -c "print(f'{($secure_after - $secure_before) / $TICK_HZ:.2f}')")" \
@@ -282,5 +288,8 @@ if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
     if [ "$LOADGEN" = 1 ]; then
         echo "median TLS+JWT / cleartext throughput, concurrent, fraud-loadgen: $(median "${conc_lg_ratios[@]}") ($concurrent)"
     fi
-    echo "median TLS+JWT / cleartext throughput per server CPU-second, concurrent, all clients: $(median "${conc_cpu_ratios[@]}")"
+    echo "median TLS+JWT / cleartext throughput per server CPU-second, concurrent, h2load: $(median "${conc_h2_cpu_ratios[@]}")"
+    if [ "$LOADGEN" = 1 ]; then
+        echo "median TLS+JWT / cleartext throughput per server CPU-second, concurrent, fraud-loadgen: $(median "${conc_lg_cpu_ratios[@]}")"
+    fi
 fi
