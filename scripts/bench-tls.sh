@@ -194,6 +194,10 @@ conc_h2_ratios=()
 conc_lg_ratios=()
 conc_h2_cpu_ratios=()
 conc_lg_cpu_ratios=()
+if [ "$CONCURRENT_ROUNDS" -gt 0 ] && [ "$(nproc)" -lt 2 ]; then
+    log "concurrent rounds need two CPUs (servers on CPU 0, clients on CPU 1); skipped"
+    CONCURRENT_ROUNDS=0
+fi
 if [ "$CONCURRENT_ROUNDS" -gt 0 ]; then
     taskset -a -p -c 0 "$PLAIN_PID" >/dev/null
     taskset -a -p -c 0 "$SECURE_PID" >/dev/null
