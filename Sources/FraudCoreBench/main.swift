@@ -222,26 +222,33 @@ if !isAllocationChild {
         exit(0)
     }
 
-    // 2. All threads, each scoring a disjoint slice of new transactions into the same engine.
-    let parallel = makeFreshTransactions(count: count, population: population, firstID: 2 * count, seed: 2)
-    let sliceSize = (parallel.count + threads - 1) / threads
-    let results = Mutex(Consumed())
-    let parallelElapsed = clock.measure {
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            let start = thread * sliceSize
-            let end = min(start + sliceSize, parallel.count)
-            guard start < end else { return }
-            let cpuBefore = ThreadCPUTime.seconds()
-            var local = scoreAll(parallel[start..<end], with: engine)
-            local.cpuSeconds = ThreadCPUTime.seconds() - cpuBefore
-            results.withLock { $0.merge(local) }
+    // 2. All threads, each scoring a disjoint slice of new transactions into the same engine: one by one (as
+    // the server's Score calls do), then batched (as a ScoreStream or a backfill could), each on fresh ids.
+    for isBatched in [false, true] {
+        let parallel = makeFreshTransactions(
+            count: count, population: population, firstID: (isBatched ? 3 : 2) * count, seed: isBatched ? 5 : 2)
+        let sliceSize = (parallel.count + threads - 1) / threads
+        let results = Mutex(Consumed())
+        let parallelElapsed = clock.measure {
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                let start = thread * sliceSize
+                let end = min(start + sliceSize, parallel.count)
+                guard start < end else { return }
+                let cpuBefore = ThreadCPUTime.seconds()
+                var local =
+                    isBatched
+                    ? scoreAllBatched(parallel[start..<end], with: engine) : scoreAll(parallel[start..<end], with: engine)
+                local.cpuSeconds = ThreadCPUTime.seconds() - cpuBefore
+                results.withLock { $0.merge(local) }
+            }
         }
+        let parallelRate = Double(parallel.count) / seconds(parallelElapsed)
+        let label = "\(threads) threads" + (isBatched ? ", batched" : ", one by one")
+        table.append(("scores/s, " + label, format(parallelRate)))
+        let merged = results.withLock { $0 }
+        table.append(("  scored (" + label + ")", String(merged.scored)))
+        table.append(("  per CPU-second of the threads", format(Double(merged.scored) / merged.cpuSeconds)))
     }
-    let parallelRate = Double(parallel.count) / seconds(parallelElapsed)
-    table.append(("scores/s, \(threads) threads", format(parallelRate)))
-    let merged = results.withLock { $0 }
-    table.append(("  scored (\(threads) threads)", String(merged.scored)))
-    table.append(("  per CPU-second of the threads", format(Double(merged.scored) / merged.cpuSeconds)))
     table.append(("process RSS at the end", format(Double(ProcessMemory.residentBytes()) / 1_048_576) + " MiB"))
     withExtendedLifetime(engine) {}
 }
