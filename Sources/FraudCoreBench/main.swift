@@ -222,32 +222,42 @@ if !isAllocationChild {
         exit(0)
     }
 
-    // 2. All threads, each scoring a disjoint slice of new transactions into the same engine: one by one (as
-    // the server's Score calls do), then batched (as a ScoreStream or a backfill could), each on fresh ids.
-    for isBatched in [false, true] {
-        let parallel = makeFreshTransactions(
-            count: count, population: population, firstID: (isBatched ? 3 : 2) * count, seed: isBatched ? 5 : 2)
-        let sliceSize = (parallel.count + threads - 1) / threads
+    // 2. All threads, each scoring a disjoint slice of new transactions into the same engine, one by one (as the
+    // server's Score calls do) and batched (as a ScoreStream or a backfill could): 2 × `count` fresh transactions
+    // cut into 8 chunks that alternate between the two, as in the one-thread runs, so that neither always runs
+    // second (run back to back, the later of the two came out 10–33 % slower here, whichever it was).
+    let parallel = makeFreshTransactions(count: 2 * count, population: population, firstID: 2 * count, seed: 2)
+    let parallelChunks = 8
+    var parallelConsumed = [Consumed(), Consumed()]
+    var parallelWall = [0.0, 0.0]
+    for chunk in 0..<parallelChunks {
+        let mode = chunk % 2  // 0: one by one, 1: batched
+        let lower = parallel.count * chunk / parallelChunks
+        let upper = parallel.count * (chunk + 1) / parallelChunks
+        let sliceSize = (upper - lower + threads - 1) / threads
         let results = Mutex(Consumed())
-        let parallelElapsed = clock.measure {
+        let elapsed = clock.measure {
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                let start = thread * sliceSize
-                let end = min(start + sliceSize, parallel.count)
+                let start = lower + thread * sliceSize
+                let end = min(start + sliceSize, upper)
                 guard start < end else { return }
                 let cpuBefore = ThreadCPUTime.seconds()
                 var local =
-                    isBatched
+                    mode == 1
                     ? scoreAllBatched(parallel[start..<end], with: engine) : scoreAll(parallel[start..<end], with: engine)
                 local.cpuSeconds = ThreadCPUTime.seconds() - cpuBefore
                 results.withLock { $0.merge(local) }
             }
         }
-        let parallelRate = Double(parallel.count) / seconds(parallelElapsed)
-        let label = "\(threads) threads" + (isBatched ? ", batched" : ", one by one")
-        table.append(("scores/s, " + label, format(parallelRate)))
-        let merged = results.withLock { $0 }
-        table.append(("  scored (" + label + ")", String(merged.scored)))
-        table.append(("  per CPU-second of the threads", format(Double(merged.scored) / merged.cpuSeconds)))
+        parallelConsumed[mode].merge(results.withLock { $0 })
+        parallelWall[mode] += seconds(elapsed)
+    }
+    for mode in 0..<2 {
+        let label = "\(threads) threads" + (mode == 1 ? ", batched" : ", one by one")
+        let consumed = parallelConsumed[mode]
+        table.append(("scores/s, " + label, format(Double(consumed.scored) / parallelWall[mode])))
+        table.append(("  scored (" + label + ")", String(consumed.scored)))
+        table.append(("  per CPU-second of the threads", format(Double(consumed.scored) / consumed.cpuSeconds)))
     }
     table.append(("process RSS at the end", format(Double(ProcessMemory.residentBytes()) / 1_048_576) + " MiB"))
     withExtendedLifetime(engine) {}
