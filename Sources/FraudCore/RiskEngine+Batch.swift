@@ -57,12 +57,9 @@ extension RiskEngine {
                         originHash: originHash,
                         destinationHash: destinationHash
                     )
-                    let origin = AccountKey(account: transactions[index].originAccount, hash: originHash, code: originCode)
-                    let destination = AccountKey(
-                        account: transactions[index].destinationAccount,
-                        hash: destinationHash,
-                        code: destinationCode
-                    )
+                    // The keys' derived hashes only: no name (pass 2 passes it where a table needs it).
+                    let origin = AccountKey(account: "", hash: originHash, code: originCode)
+                    let destination = AccountKey(account: "", hash: destinationHash, code: destinationCode)
                     keys.initializeElement(
                         at: index - start,
                         to: BatchKeys(
@@ -85,15 +82,17 @@ extension RiskEngine {
                 for index in start..<end {
                     let key = keys[index - start]
                     let figures = TransactionFigures(transactions[index])
+                    // The name only where the table needs it (no compact code: interned), so that building
+                    // the key retains no string.
                     let origin = AccountKey(
-                        account: transactions[index].originAccount,
+                        account: key.originCode == 0 ? transactions[index].originAccount : "",
                         code: key.originCode,
                         mixedHash: key.originMixedHash,
                         indexHash: key.originIndexHash,
                         counterpartyHash: key.originCounterpartyHash
                     )
                     let destination = AccountKey(
-                        account: transactions[index].destinationAccount,
+                        account: key.destinationCode == 0 ? transactions[index].destinationAccount : "",
                         code: key.destinationCode,
                         mixedHash: key.destinationMixedHash,
                         indexHash: key.destinationIndexHash,

@@ -3,6 +3,8 @@
 /// the index hash of the code and the account's counterparty mark — each computed once here rather than again
 /// at every lookup (the batch's three passes used to mix the same hash six times per account).
 struct AccountKey: Sendable {
+    /// The name. Tables read it only when ``code`` is 0 (they intern such names), so a caller on the hot path
+    /// may pass `""` for a name with a code and copy (retain) no string.
     let account: String
     /// ``AccountCode/pack(_:)`` of the name, 0 when it has no compact code.
     let code: UInt64
