@@ -47,11 +47,19 @@ extension RiskEngine {
                 let end = min(start + Self.batchWindow, transactions.endIndex)
                 for index in start..<end {
                     // Field by field rather than `keys(of: transactions[index])`, which copies the whole
-                    // transaction (retaining and releasing its three strings) first.
-                    let idHash = FNV1a.hash(transactions[index].transactionID)
-                    let (originHash, originCode) = AccountKey.hashAndCode(of: transactions[index].originAccount)
-                    let (destinationHash, destinationCode) =
-                        AccountKey.hashAndCode(of: transactions[index].destinationAccount)
+                    // transaction (retaining and releasing its three strings) first; and the strings read in
+                    // place, through a buffer pointer: through the slice's subscript each would be copied
+                    // (retained and released) for the call it is passed to.
+                    let (idHash, originHash, originCode, destinationHash, destinationCode) =
+                        transactions.withUnsafeBufferPointer { buffer in
+                            let position = index - transactions.startIndex
+                            let origin = AccountKey.hashAndCode(of: buffer[position].originAccount)
+                            let destination = AccountKey.hashAndCode(of: buffer[position].destinationAccount)
+                            return (
+                                FNV1a.hash(buffer[position].transactionID), origin.hash, origin.code,
+                                destination.hash, destination.code
+                            )
+                        }
                     let fingerprint = transactions[index].fingerprint(
                         transactionIDHash: idHash,
                         originHash: originHash,
