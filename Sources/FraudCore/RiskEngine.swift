@@ -7,7 +7,11 @@ public struct RiskEngineConfiguration: Sendable, Hashable {
     /// Scores at or above this are `DECLINE`.
     public var declineThreshold: Float
     /// Shards of the velocity store (independent locks); the idempotency cache has
-    /// ``idempotencyShardCount`` of them.
+    /// ``idempotencyShardCount`` of them. The default, 16, is measured: every shard keeps its own sequential
+    /// streams (the idle sweep's cursor, the tails of its spill arenas) and its lock, table and hint lines,
+    /// and one thread scoring into 64 shards touches four times as many of those pages and lines as into 16
+    /// (`fraud-core-bench --shards`, 10 M accounts: batched 1.07–1.03 M/s with 64 against 1.11–1.16 M/s with
+    /// 16 in the same minutes). Two scoring threads rarely meet on one of 16 locks.
     public var shardCount: Int
     /// Transaction ids remembered for replay / conflict detection.
     public var idempotencyCapacity: Int
@@ -29,7 +33,7 @@ public struct RiskEngineConfiguration: Sendable, Hashable {
     public init(
         reviewThreshold: Float = 0.5,
         declineThreshold: Float = 0.8,
-        shardCount: Int = 64,
+        shardCount: Int = 16,
         idempotencyCapacity: Int = 2_000_000,
         idleEvictionSteps: UInt32 = 48,
         maxAccounts: Int = 4_000_000

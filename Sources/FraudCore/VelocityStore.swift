@@ -56,7 +56,7 @@ public final class VelocityStore: Sendable {
     ///   - shardCount: Number of independently locked shards (at least 1).
     ///   - idleEvictionSteps: Steps without activity after which an account is forgotten.
     ///   - maxAccounts: Upper bound on accounts held; each shard gets an equal share (at least 1).
-    public init(shardCount: Int = 64, idleEvictionSteps: UInt32 = 48, maxAccounts: Int = 4_000_000) {
+    public init(shardCount: Int = 16, idleEvictionSteps: UInt32 = 48, maxAccounts: Int = 4_000_000) {
         precondition(shardCount > 0, "shardCount must be positive")
         precondition(maxAccounts > 0, "maxAccounts must be positive")
         self.idleEvictionSteps = idleEvictionSteps

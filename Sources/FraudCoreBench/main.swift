@@ -11,6 +11,7 @@ import Synchronization
 //   --evaluate CSV   instead: score a PaySim CSV and report weighted recall / precision
 //   --legit-weight W weight of legitimate rows for --evaluate (default 256.37)
 //   --model FILE     the model: "bundled" (default, as the server), "rules", or a JSON from `fraud-ctl train`
+//   --shards N       velocity shards (default: the server's, RiskEngineConfiguration's 16)
 //   --profile        only pre-population and the 1-thread run (for callgrind / perf)
 //   --idempotency-capacity N  ids the engine remembers (default: the server's, 2_000_000); with fewer than
 //                    the pre-populated ids a small --accounts run starts in the steady state (a full ring) that
@@ -28,6 +29,7 @@ var modelPath: String?
 var dumpPath: String?
 var isProfile = false
 var idempotencyCapacity: Int?
+var shardCount: Int?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -40,15 +42,18 @@ while let argument = arguments.next() {
     case "--model": modelPath = arguments.next()
     case "--dump": dumpPath = arguments.next()
     case "--profile": isProfile = true
+    case "--shards": shardCount = Int(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil }
     case "--idempotency-capacity": idempotencyCapacity = Int(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil }
     default:
-        print("usage: fraud-core-bench [--accounts N] [--count N] [--threads T] [--model FILE|bundled] [--idempotency-capacity N] [--profile] [--evaluate CSV [--legit-weight W]] [--dump CSV]")
+        print("usage: fraud-core-bench [--accounts N] [--count N] [--threads T] [--model FILE|bundled] [--idempotency-capacity N] [--shards N] [--profile] [--evaluate CSV [--legit-weight W]] [--dump CSV]")
         exit(2)
     }
 }
 
 /// --idempotency-capacity, if given.
 let idempotencyCapacityOption = idempotencyCapacity
+/// --shards, if given.
+let shardCountOption = shardCount
 
 /// The trained model given with --model (default: the bundled one, as the server), nil for `--model rules`.
 let trainedModel: TrainedModel? = modelPath.flatMap { path -> TrainedModel? in
@@ -69,6 +74,9 @@ func makeEngine(accounts: Int) -> RiskEngine {
     configuration.maxAccounts = max(configuration.maxAccounts, 2 * accounts)
     if let idempotencyCapacityOption {
         configuration.idempotencyCapacity = idempotencyCapacityOption
+    }
+    if let shardCountOption {
+        configuration.shardCount = shardCountOption
     }
     guard let trainedModel else { return RiskEngine(configuration: configuration) }
     configuration.adoptThresholds(of: trainedModel)
@@ -118,7 +126,7 @@ if !isAllocationChild, !isProfile {
     let names = AccountPopulation(count: accounts)
     let rssBefore = ProcessMemory.residentBytes()
     let heapBefore = heapInUse()
-    let store = VelocityStore(maxAccounts: 2 * accounts)
+    let store = VelocityStore(shardCount: shardCountOption ?? RiskEngineConfiguration().shardCount, maxAccounts: 2 * accounts)
     for index in 0..<accounts {
         _ = store.observe(
             account: names.name(index),
