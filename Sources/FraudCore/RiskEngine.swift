@@ -10,8 +10,9 @@ public struct RiskEngineConfiguration: Sendable, Hashable {
     /// ``idempotencyShardCount`` of them. The default, 16, is measured: every shard keeps its own sequential
     /// streams (the idle sweep's cursor, the tails of its spill arenas) and its lock, table and hint lines,
     /// and one thread scoring into 64 shards touches four times as many of those pages and lines as into 16
-    /// (`fraud-core-bench --shards`, 10 M accounts: batched 1.07–1.03 M/s with 64 against 1.11–1.16 M/s with
-    /// 16 in the same minutes). Two scoring threads rarely meet on one of 16 locks.
+    /// (`fraud-core-bench --profile --shards 64` and `--shards 16` side by side, one per CPU, swapped each
+    /// round, 10 M accounts: 16 shards ×1.00–1.03 batched, ×0.99–1.08 one by one; a small gain, not a
+    /// loss). Two scoring threads rarely meet on one of 16 locks.
     public var shardCount: Int
     /// Transaction ids remembered for replay / conflict detection.
     public var idempotencyCapacity: Int
