@@ -25,10 +25,10 @@ extension RiskEngine {
     /// of following one another.
     ///
     /// Windows are software-pipelined: window *k + 1* is prepared — every string hashed, then the id's
-    /// index bucket and both accounts' home slots prefetched back to back (no lock) — before window *k* is
-    /// scored, each transaction exactly as ``score(_:label:commit:)`` does. Preparing changes nothing, so
-    /// the batch is observably a sequence of single calls (other threads may interleave their calls between
-    /// those of the batch, as between single calls).
+    /// index bucket and both accounts' home slots and the slots after them prefetched back to back (no
+    /// lock) — before window *k* is scored, each transaction exactly as ``score(_:label:commit:)`` does.
+    /// Preparing changes nothing, so the batch is observably a sequence of single calls (other threads may
+    /// interleave their calls between those of the batch, as between single calls).
     ///
     /// Why this shape (measured, `fraud-core-bench`, 10 M accounts): a prefetch whose address misses the
     /// TLB holds up retirement until its page walk ends (in this KVM guest a nested walk, itself a memory
@@ -117,8 +117,12 @@ extension RiskEngine {
         for offset in 0..<range.count {
             let key = keys[offset]
             idempotency.prefetch(hash: key.idHash)
-            velocity.prefetch(mixedHash: key.originMixedHash, code: key.originCode, indexHash: key.originIndexHash)
-            velocity.prefetch(
+            velocity.prefetchHomeAndNext(
+                mixedHash: key.originMixedHash,
+                code: key.originCode,
+                indexHash: key.originIndexHash
+            )
+            velocity.prefetchHomeAndNext(
                 mixedHash: key.destinationMixedHash,
                 code: key.destinationCode,
                 indexHash: key.destinationIndexHash

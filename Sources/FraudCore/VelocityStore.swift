@@ -128,6 +128,19 @@ public final class VelocityStore: Sendable {
         }
     }
 
+    /// ``prefetch(mixedHash:code:indexHash:)`` of the home slot and the slot after it, for a lookup that is
+    /// some time away (the batch's next window): at the tables' load (up to 3/4, ≈ 0.6 with 10 M accounts) a
+    /// lookup goes past its home slot about 30 % of the time, half of those no further than the next one,
+    /// and with the home slot alone that next line was a miss in four lookups of ten that needed it
+    /// (measured with `rdtscp` around the load). Same page but for one slot in 64: no extra page walk.
+    @inline(__always)
+    func prefetchHomeAndNext(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
+        guard code != 0 else { return }
+        withShard(mixedHash: mixedHash) { shard in
+            shard.slotHint.prefetchBucketAndNext(hash: indexHash, shift: AccountTable.slotShift)
+        }
+    }
+
     /// The account's figures as of `step`, without recording anything.
     ///
     /// - Parameters:

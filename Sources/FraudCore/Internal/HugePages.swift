@@ -83,6 +83,20 @@ final class PrefetchHint: Sendable {
         else { return }
         Prefetch.read(address)
     }
+
+    /// Prefetches the home bucket of `hash` and the bucket after it (the first one again after the last).
+    @inline(__always)
+    func prefetchBucketAndNext(hash: UInt32, shift: UInt) {
+        let base = self.base.load(ordering: .relaxed)
+        let byteMask = self.byteMask.load(ordering: .relaxed)
+        let home = (UInt(hash) &<< shift) & byteMask
+        guard base != 0,
+            let first = UnsafeRawPointer(bitPattern: base &+ home),
+            let second = UnsafeRawPointer(bitPattern: base &+ ((home &+ (1 &<< shift)) & byteMask))
+        else { return }
+        Prefetch.read(first)
+        Prefetch.read(second)
+    }
 }
 
 extension Array {
