@@ -117,12 +117,12 @@ extension RiskEngine {
         for offset in 0..<range.count {
             let key = keys[offset]
             idempotency.prefetch(hash: key.idHash)
-            velocity.prefetchHomeAndNext(
+            velocity.prefetch(
                 mixedHash: key.originMixedHash,
                 code: key.originCode,
                 indexHash: key.originIndexHash
             )
-            velocity.prefetchHomeAndNext(
+            velocity.prefetch(
                 mixedHash: key.destinationMixedHash,
                 code: key.destinationCode,
                 indexHash: key.destinationIndexHash

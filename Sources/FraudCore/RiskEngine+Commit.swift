@@ -35,13 +35,18 @@ extension RiskEngine {
         )
     }
 
-    /// Prefetches the index bucket the id's lookup starts at and the accounts' home slots (no lock), so that
-    /// their three cache misses overlap instead of following one another.
+    /// Prefetches the index bucket the id's lookup starts at and the accounts' home slots and the slots after
+    /// them (no lock; see ``VelocityStore/prefetch(mixedHash:code:indexHash:)``), so that their
+    /// cache misses overlap instead of following one another.
     @inline(__always)
     func prefetch(idHash: UInt64, origin: AccountKey, destination: AccountKey) {
         idempotency.prefetch(hash: idHash)
-        velocity.prefetch(origin)
-        velocity.prefetch(destination)
+        velocity.prefetch(mixedHash: origin.mixedHash, code: origin.code, indexHash: origin.indexHash)
+        velocity.prefetch(
+            mixedHash: destination.mixedHash,
+            code: destination.code,
+            indexHash: destination.indexHash
+        )
     }
 
     /// Rebuilds state from a decision made before a restart (warm start): the velocity windows count it and

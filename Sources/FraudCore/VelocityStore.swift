@@ -16,7 +16,7 @@ public final class VelocityStore: Sendable {
     /// A shard: its accounts behind one lock.
     final class Shard: Sendable {
         let table: Mutex<AccountTable>
-        /// The table's slots, for ``VelocityStore/prefetch(_:)``.
+        /// The table's slots, for ``VelocityStore/prefetch(mixedHash:code:indexHash:)``.
         let slotHint = PrefetchHint()
         /// The table's account count as of its last change, so that ``VelocityStore/accountCount`` (polled by
         /// the admin port) takes no shard lock from a low-priority thread that a scoring thread could then
@@ -111,30 +111,15 @@ public final class VelocityStore: Sendable {
         }
     }
 
-    /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of `key`'s account (none
-    /// without a compact code): the slot its lookup starts at, which holds the account itself unless an
-    /// earlier account of the same home took it. Takes no lock and changes nothing.
-    @inline(__always)
-    func prefetch(_ key: AccountKey) {
-        prefetch(mixedHash: key.mixedHash, code: key.code, indexHash: key.indexHash)
-    }
-
-    /// ``prefetch(_:)`` from the key's parts.
+    /// Prefetch hint for a later ``observe(_:counterpartyHash:amountCents:step:)`` of the account with these
+    /// key parts (none without a compact code): the slot its lookup starts at, which holds the account
+    /// itself unless an earlier account of the same home took it, and the slot after it. At the tables'
+    /// load (up to 3/4, ≈ 0.6 with 10 M accounts) a lookup goes past its home slot about 30 % of the time,
+    /// half of those no further than the next slot, and with the home slot alone prefetched that next line
+    /// was a miss in four lookups of ten that needed it (`rdtscp` around the load). The two are in one page
+    /// but for one home in 64: no extra page walk. Takes no lock and changes nothing.
     @inline(__always)
     func prefetch(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
-        guard code != 0 else { return }
-        withShard(mixedHash: mixedHash) { shard in
-            shard.slotHint.prefetchBucket(hash: indexHash, shift: AccountTable.slotShift)
-        }
-    }
-
-    /// ``prefetch(mixedHash:code:indexHash:)`` of the home slot and the slot after it, for a lookup that is
-    /// some time away (the batch's next window): at the tables' load (up to 3/4, ≈ 0.6 with 10 M accounts) a
-    /// lookup goes past its home slot about 30 % of the time, half of those no further than the next one,
-    /// and with the home slot alone that next line was a miss in four lookups of ten that needed it
-    /// (measured with `rdtscp` around the load). Same page but for one slot in 64: no extra page walk.
-    @inline(__always)
-    func prefetchHomeAndNext(mixedHash: UInt64, code: UInt64, indexHash: UInt32) {
         guard code != 0 else { return }
         withShard(mixedHash: mixedHash) { shard in
             shard.slotHint.prefetchBucketAndNext(hash: indexHash, shift: AccountTable.slotShift)
