@@ -192,4 +192,21 @@ struct TransactionFigures {
         destinationBalanceAfterCents = transaction.destinationBalanceAfterCents
         isDestinationMerchant = transaction.destinationAccount.utf8.first == UInt8(ascii: "M")
     }
+
+    /// The figures of `transaction`, whose destination's ``AccountCode`` is `destinationCode` (computed by the
+    /// caller already): with a code, whether the destination is a merchant is read from it, not the name.
+    @inline(__always)
+    init(_ transaction: borrowing Transaction, destinationCode: UInt64) {
+        step = transaction.step
+        type = transaction.type
+        amountCents = transaction.amountCents
+        originBalanceBeforeCents = transaction.originBalanceBeforeCents
+        originBalanceAfterCents = transaction.originBalanceAfterCents
+        destinationBalanceBeforeCents = transaction.destinationBalanceBeforeCents
+        destinationBalanceAfterCents = transaction.destinationBalanceAfterCents
+        isDestinationMerchant =
+            destinationCode != 0
+            ? AccountCode.isMerchant(destinationCode)
+            : transaction.destinationAccount.utf8.first == UInt8(ascii: "M")
+    }
 }

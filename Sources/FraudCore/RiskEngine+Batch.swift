@@ -142,7 +142,7 @@ extension RiskEngine {
     ) {
         for index in range {
             let key = keys[index - range.lowerBound]
-            let figures = TransactionFigures(transactions[index])
+            let figures = TransactionFigures(transactions[index], destinationCode: key.destinationCode)
             // The name only where the table needs it (no compact code: interned), so that building the key
             // retains no string.
             let origin = AccountKey(

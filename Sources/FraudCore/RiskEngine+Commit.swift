@@ -20,7 +20,7 @@ extension RiskEngine {
         _ = label
         let (idHash, origin, destination, fingerprint) = Self.keys(of: transaction)
         prefetch(idHash: idHash, origin: origin, destination: destination)
-        let figures = TransactionFigures(transaction)
+        let figures = TransactionFigures(transaction, destinationCode: destination.code)
         return idempotency.resolveIfCommitted(
             transactionID: transaction.transactionID,
             hash: idHash,

@@ -123,6 +123,13 @@ enum AccountCode {
         return UInt64(letter + 1) << 54 | UInt64(digits) << 50 | value
     }
 
+    /// Whether the name whose code is `code` (non-zero) starts with `M` — PaySim's merchants — read from the
+    /// code's letter bits, without the name.
+    @inline(__always)
+    static func isMerchant(_ code: UInt64) -> Bool {
+        (code >> 54) & 0x1F == UInt64(UInt8(ascii: "M") - UInt8(ascii: "A") + 1)
+    }
+
     /// Eight ASCII '0's.
     private static let zeros: UInt64 = 0x3030_3030_3030_3030
 

@@ -78,4 +78,31 @@ struct AccountKeyTests {
         #expect(AccountKey("alice").code == 0)
         #expect(AccountKey("C1234567890123456").code == 0)  // 16 digits: too long
     }
+
+    @Test("a code says whether its name starts with M (a merchant) exactly as the name does")
+    func merchantFromCode() {
+        var names = ["M1", "M1979787155", "C1231006815", "A1", "Z123456789012345", "N42", "L7"]
+        for letter in UInt8(ascii: "A")...UInt8(ascii: "Z") {
+            names.append(String(decoding: [letter, UInt8(ascii: "9"), UInt8(ascii: "0")], as: UTF8.self))
+        }
+        for name in names {
+            let code = AccountCode.pack(name)
+            #expect(code != 0, "\(name) has a code")
+            #expect(AccountCode.isMerchant(code) == name.hasPrefix("M"), "\(name)")
+        }
+        // The figures agree whichever way they learn it, with a code and without one (a name it cannot pack).
+        for destination in ["M1979787155", "C1231006815", "Merchant-7", "customer-7"] {
+            let transaction = Transaction(
+                transactionID: "t", step: 1, type: .payment, amountCents: 100, originAccount: "C1",
+                originBalanceBeforeCents: 100, originBalanceAfterCents: 0, destinationAccount: destination,
+                destinationBalanceBeforeCents: 0, destinationBalanceAfterCents: 0
+            )
+            let code = AccountCode.pack(destination)
+            #expect(
+                TransactionFigures(transaction, destinationCode: code).isDestinationMerchant
+                    == TransactionFigures(transaction).isDestinationMerchant
+            )
+            #expect(TransactionFigures(transaction).isDestinationMerchant == destination.hasPrefix("M"))
+        }
+    }
 }
