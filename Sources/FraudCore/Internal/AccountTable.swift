@@ -201,6 +201,7 @@ struct AccountTable: Sendable {
     /// Returns the account's figures before the event, then records the event. With `readsSnapshot` false
     /// the event is recorded just the same, but the figures are not read back: the result is then
     /// ``VelocitySnapshot/unseen`` (for a caller that reads no velocity figure).
+    @inline(__always)
     mutating func observe(
         _ key: AccountKey,
         counterpartyHash: UInt32,
@@ -215,17 +216,7 @@ struct AccountTable: Sendable {
         sweep()
         let (code, hash) = code(for: key)
         guard let position = position(of: code, indexHash: hash) else {
-            insert(
-                Slot(
-                    code: code,
-                    velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
-                ),
-                indexHash: hash
-            )
-            sweepCredit += Self.sweepCreditPerNewAccount
-            if count > capacity {
-                evictLeastRecentlySeen(sparing: code)
-            }
+            add(code: code, indexHash: hash, counterpartyHash: counterpartyHash, amountCents: amountCents, step: step)
             return .unseen
         }
         return Self.observe(
@@ -238,6 +229,23 @@ struct AccountTable: Sendable {
             step: step,
             readsSnapshot: readsSnapshot
         )
+    }
+
+    /// ``observe(_:counterpartyHash:amountCents:step:readsSnapshot:)`` for an account not held: adds it (out
+    /// of line, so that the common path — a known account — stays small where it is inlined).
+    @inline(never)
+    private mutating func add(code: UInt64, indexHash: UInt32, counterpartyHash: UInt32, amountCents: Int64, step: UInt32) {
+        insert(
+            Slot(
+                code: code,
+                velocity: AccountVelocity(step: step, amountCents: amountCents, counterpartyHash: counterpartyHash)
+            ),
+            indexHash: indexHash
+        )
+        sweepCredit += Self.sweepCreditPerNewAccount
+        if count > capacity {
+            evictLeastRecentlySeen(sparing: code)
+        }
     }
 
     /// ``observe(_:counterpartyHash:amountCents:step:readsSnapshot:)`` for an account already held, on its
@@ -285,11 +293,18 @@ struct AccountTable: Sendable {
     }
 
     /// Examines a few slot positions at the cursor and removes idle accounts.
+    @inline(__always)
     private mutating func sweep() {
         if sweepCredit == 0 {
             sweepWithoutCredit()
-            return
+        } else {
+            sweepWithCredit()
         }
+    }
+
+    /// ``sweep()`` with positions owed by accounts added.
+    @inline(never)
+    private mutating func sweepWithCredit() {
         let credit = min(sweepCredit, Self.sweepMaxCredit)
         sweepCredit -= credit
         guard count > 0 else { return }

@@ -199,6 +199,7 @@ struct AccountVelocity: Sendable {
         recordCounterparty(hash: counterpartyHash, step: step, windowStart: start, arena: &spill.counterparties)
     }
 
+    @inline(__always)
     private mutating func recordBucket(
         step: UInt32,
         amountCents: Int64,
@@ -231,6 +232,7 @@ struct AccountVelocity: Sendable {
         }
     }
 
+    @inline(__always)
     private mutating func recordCounterparty(
         hash: UInt32,
         step: UInt32,
