@@ -85,10 +85,10 @@ public final class IdempotencyCache: Sendable {
         fingerprint: UInt64,
         assess: () -> Assessment
     ) -> ScoreOutcome {
-        resolve(transactionID: transactionID, hash: FNV1a.hash(transactionID), fingerprint: fingerprint, assess: assess)
+        resolve(transactionID: transactionID, hash: IdentifierHash.hash(transactionID), fingerprint: fingerprint, assess: assess)
     }
 
-    /// ``resolve(transactionID:fingerprint:assess:)`` with the id's ``FNV1a/hash(_:)`` computed by the caller.
+    /// ``resolve(transactionID:fingerprint:assess:)`` with the id's ``IdentifierHash/hash(_:)`` computed by the caller.
     @inline(__always)
     func resolve(
         transactionID: String,
@@ -136,14 +136,14 @@ public final class IdempotencyCache: Sendable {
     ) -> ScoreOutcome? {
         resolveIfCommitted(
             transactionID: transactionID,
-            hash: FNV1a.hash(transactionID),
+            hash: IdentifierHash.hash(transactionID),
             fingerprint: fingerprint,
             assessAndCommit: assessAndCommit,
             commit: commit
         )
     }
 
-    /// ``resolveIfCommitted(transactionID:fingerprint:assess:)`` with the id's ``FNV1a/hash(_:)`` computed by
+    /// ``resolveIfCommitted(transactionID:fingerprint:assess:)`` with the id's ``IdentifierHash/hash(_:)`` computed by
     /// the caller.
     @inline(__always)
     func resolveIfCommitted(
@@ -181,14 +181,14 @@ public final class IdempotencyCache: Sendable {
 
     /// Whether `transactionID` is held with a decision whose commit failed (for tests and diagnostics).
     public func isPending(_ transactionID: String) -> Bool {
-        let hash = FNV1a.hash(transactionID)
+        let hash = IdentifierHash.hash(transactionID)
         return shards[hash.shardIndex(count: shards.count)].table.withLock { table in
             table.entry(for: transactionID, hash: hash).map { table.isPending($0.position) } ?? false
         }
     }
 
-    /// Prefetch hint for a later ``resolve(transactionID:hash:fingerprint:assess:)`` of an id with FNV-1a
-    /// hash `hash`: the index bucket its lookup starts at. Takes no lock and changes nothing.
+    /// Prefetch hint for a later ``resolve(transactionID:hash:fingerprint:assess:)`` of an id with
+    /// ``IdentifierHash`` `hash`: the index bucket its lookup starts at. Takes no lock and changes nothing.
     @inline(__always)
     func prefetch(hash: UInt64) {
         withShard(hash) { shard in shard.indexHint.prefetchBucket(hash: IdempotencyTable.indexHash(hash)) }
@@ -196,7 +196,7 @@ public final class IdempotencyCache: Sendable {
 
     /// The record kept for `transactionID`, if any.
     public func record(for transactionID: String) -> Record? {
-        let hash = FNV1a.hash(transactionID)
+        let hash = IdentifierHash.hash(transactionID)
         return shards[hash.shardIndex(count: shards.count)].table.withLock { table in
             table.record(for: transactionID, hash: hash)
         }
@@ -220,7 +220,7 @@ public final class IdempotencyCache: Sendable {
 struct IdempotencyTable: Sendable {
     struct Entry: Sendable {
         var transactionID: String
-        /// FNV-1a of the id, as used for the shard.
+        /// the id's ``IdentifierHash``, as used for the shard.
         var hash: UInt64
         var record: IdempotencyCache.Record
     }
@@ -251,16 +251,16 @@ struct IdempotencyTable: Sendable {
     }
 
     func record(for transactionID: String) -> IdempotencyCache.Record? {
-        record(for: transactionID, hash: FNV1a.hash(transactionID))
+        record(for: transactionID, hash: IdentifierHash.hash(transactionID))
     }
 
-    /// The record of `transactionID`, whose ``FNV1a/hash(_:)`` is `hash`.
+    /// The record of `transactionID`, whose ``IdentifierHash/hash(_:)`` is `hash`.
     @inline(__always)
     func record(for transactionID: String, hash: UInt64) -> IdempotencyCache.Record? {
         entry(for: transactionID, hash: hash)?.record
     }
 
-    /// The ring position and record of `transactionID`, whose ``FNV1a/hash(_:)`` is `hash`.
+    /// The ring position and record of `transactionID`, whose ``IdentifierHash/hash(_:)`` is `hash`.
     @inline(__always)
     func entry(for transactionID: String, hash: UInt64) -> (position: Int, record: IdempotencyCache.Record)? {
         ring.withUnsafeBufferPointer { ring in
@@ -289,7 +289,7 @@ struct IdempotencyTable: Sendable {
     }
 
     mutating func insert(_ transactionID: String, _ record: IdempotencyCache.Record) {
-        insert(transactionID, hash: FNV1a.hash(transactionID), record)
+        insert(transactionID, hash: IdentifierHash.hash(transactionID), record)
     }
 
     /// Stores a new id, forgetting the oldest one when full. The id must not be present.

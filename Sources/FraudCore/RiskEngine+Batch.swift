@@ -86,7 +86,7 @@ extension RiskEngine {
                     let origin = AccountKey.hashAndCode(of: buffer[position].originAccount)
                     let destination = AccountKey.hashAndCode(of: buffer[position].destinationAccount)
                     return (
-                        FNV1a.hash(buffer[position].transactionID), origin.hash, origin.code,
+                        IdentifierHash.hash(buffer[position].transactionID), origin.hash, origin.code,
                         destination.hash, destination.code
                     )
                 }

@@ -206,7 +206,7 @@ public final class RiskEngine: Sendable {
     static func keys(of transaction: Transaction) -> (
         idHash: UInt64, origin: AccountKey, destination: AccountKey, fingerprint: UInt64
     ) {
-        let idHash = FNV1a.hash(transaction.transactionID)
+        let idHash = IdentifierHash.hash(transaction.transactionID)
         let (originHash, originCode) = AccountKey.hashAndCode(of: transaction.originAccount)
         let (destinationHash, destinationCode) = AccountKey.hashAndCode(of: transaction.destinationAccount)
         let fingerprint = transaction.fingerprint(

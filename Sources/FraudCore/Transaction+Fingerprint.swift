@@ -2,7 +2,7 @@ extension Transaction {
     /// A 64-bit hash of every field of the transaction, used to tell a genuine retry (same id, same payload)
     /// from a conflicting reuse of an id.
     ///
-    /// The strings enter as their hash and length (the id's FNV-1a hash and the accounts' hashes of
+    /// The strings enter as their hash and length (the id's ``IdentifierHash`` and the accounts' hashes of
     /// `AccountKey.hashAndCode(of:)`, which the engine computes anyway, for shards and counterparties), the
     /// numbers as whole words; each word is mixed by a multiply and
     /// xor-shift, the result by MurmurHash3's finaliser. Deterministic across processes. The label is not
@@ -11,7 +11,7 @@ extension Transaction {
     /// back.
     public var fingerprint: UInt64 {
         fingerprint(
-            transactionIDHash: FNV1a.hash(transactionID),
+            transactionIDHash: IdentifierHash.hash(transactionID),
             originHash: AccountKey.hashAndCode(of: originAccount).hash,
             destinationHash: AccountKey.hashAndCode(of: destinationAccount).hash
         )

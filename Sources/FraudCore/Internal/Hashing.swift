@@ -1,5 +1,5 @@
-/// 64-bit FNV-1a, used for transaction ids (idempotency shards, payload fingerprints) and for account names
-/// without a compact code (see `AccountKey.hashAndCode(of:)`).
+/// 64-bit FNV-1a, used for account names without a compact code (see `AccountKey.hashAndCode(of:)`);
+/// transaction ids have ``IdentifierHash``.
 ///
 /// Deterministic across processes and platforms (unlike `Hasher`, which is seeded per process), so the
 /// same event sequence lands in the same shards and evicts the same accounts on every replay.
@@ -52,6 +52,50 @@ struct FNV1a: Sendable {
             }
         }
         return hasher.value
+    }
+}
+
+/// The hash of a transaction id (idempotency shards and index, payload fingerprints): its UTF-8 bytes eight
+/// at a time — each little-endian word mixed by a multiply and xor-shift (``WordHasher``), the last partial
+/// word zero-padded — then its length, finalised by MurmurHash3's mixer. One multiply per eight bytes where
+/// FNV-1a needs one per byte: a 36-character UUID takes five instead of 36. Deterministic across processes
+/// and platforms; not stored anywhere (so it may change between versions).
+enum IdentifierHash {
+    /// The hash of `string`'s UTF-8 bytes.
+    @inline(__always)
+    static func hash(_ string: String) -> UInt64 {
+        if let value = string.utf8.withContiguousStorageIfAvailable(hash(bytes:)) {
+            return value
+        }
+        var copy = string
+        return copy.withUTF8(hash(bytes:))
+    }
+
+    /// The hash of `bytes`.
+    @inline(__always)
+    static func hash(bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hasher = WordHasher()
+        let count = bytes.count
+        if let base = bytes.baseAddress, count > 0 {
+            let raw = UnsafeRawPointer(base)
+            var offset = 0
+            while offset + 8 <= count {
+                hasher.combine(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                offset += 8
+            }
+            if offset < count {
+                var word: UInt64 = 0
+                var shift: UInt64 = 0
+                while offset < count {
+                    word |= UInt64(base[offset]) << shift
+                    shift &+= 8
+                    offset += 1
+                }
+                hasher.combine(word)
+            }
+        }
+        hasher.combine(UInt64(count))
+        return hasher.value.mixed
     }
 }
 

@@ -105,4 +105,31 @@ struct AccountKeyTests {
             #expect(TransactionFigures(transaction).isDestinationMerchant == destination.hasPrefix("M"))
         }
     }
+
+    @Test("identifier hash: the bytes decide it (any length, every byte), and tx-N ids spread over shards")
+    func identifierHash() {
+        var seen: [UInt64: String] = [:]
+        var ids = ["", "a", "a\u{0}", "tx-1", "tx-12345678", "tx-123456789", "550e8400-e29b-41d4-a716-446655440000"]
+        for length in 0...20 {
+            ids.append(String(repeating: "x", count: length) + "!")
+        }
+        for id in ids {
+            let value = IdentifierHash.hash(id)
+            #expect(value == Array(id.utf8).withUnsafeBufferPointer { IdentifierHash.hash(bytes: $0) })
+            #expect(seen[value] == nil, "\(id) collides with \(seen[value] ?? "")")
+            seen[value] = id
+            // Changing any one byte changes the hash.
+            var bytes = Array(id.utf8)
+            for position in bytes.indices {
+                bytes[position] ^= 1
+                #expect(bytes.withUnsafeBufferPointer { IdentifierHash.hash(bytes: $0) } != value)
+                bytes[position] ^= 1
+            }
+        }
+        var perShard = [Int](repeating: 0, count: 16)
+        for index in 0..<16_000 {
+            perShard[IdentifierHash.hash("tx-\(index)").shardIndex(count: 16)] += 1
+        }
+        #expect(perShard.allSatisfy { (800...1_200).contains($0) }, "\(perShard)")
+    }
 }

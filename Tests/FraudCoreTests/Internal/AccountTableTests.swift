@@ -184,6 +184,6 @@ struct IdempotencyTableTests {
         #expect(table.count == 100)
         #expect(table.record(for: "tx-199") == nil)
         #expect(table.record(for: "tx-200") == Self.record(200))
-        #expect(table.record(for: "tx-299", hash: FNV1a.hash("tx-299")) == Self.record(299))
+        #expect(table.record(for: "tx-299", hash: IdentifierHash.hash("tx-299")) == Self.record(299))
     }
 }
