@@ -23,13 +23,14 @@ struct AccountKey: Sendable {
         self.init(account: account, hash: hash, code: code)
     }
 
-    /// The key from the name's hash and compact code (``hashAndCode(of:)``).
+    /// The key from the name's hash and compact code (``hashAndCode(of:)``: for a name with a code the hash
+    /// *is* `code.mixed`, so the code's index hash — the low half of that — is taken from it, not mixed again).
     @inline(__always)
     init(account: String, hash: UInt64, code: UInt64) {
         self.account = account
         self.code = code
         mixedHash = hash.mixed
-        indexHash = code == 0 ? 0 : AccountTable.indexHash(code)
+        indexHash = code == 0 ? 0 : UInt32(truncatingIfNeeded: hash)
         counterpartyHash = hash.folded32
     }
 
