@@ -183,18 +183,12 @@ struct TransactionFigures {
 
     @inline(__always)
     init(_ transaction: borrowing Transaction) {
-        step = transaction.step
-        type = transaction.type
-        amountCents = transaction.amountCents
-        originBalanceBeforeCents = transaction.originBalanceBeforeCents
-        originBalanceAfterCents = transaction.originBalanceAfterCents
-        destinationBalanceBeforeCents = transaction.destinationBalanceBeforeCents
-        destinationBalanceAfterCents = transaction.destinationBalanceAfterCents
-        isDestinationMerchant = transaction.destinationAccount.utf8.first == UInt8(ascii: "M")
+        self.init(transaction, destinationCode: 0)
     }
 
     /// The figures of `transaction`, whose destination's ``AccountCode`` is `destinationCode` (computed by the
-    /// caller already): with a code, whether the destination is a merchant is read from it, not the name.
+    /// caller already; 0 when it has none or it is not known): with a code, whether the destination is a
+    /// merchant is read from it, not from the name.
     @inline(__always)
     init(_ transaction: borrowing Transaction, destinationCode: UInt64) {
         step = transaction.step
